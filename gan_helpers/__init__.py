@@ -1,0 +1,23 @@
+"""gan_helpers: the package behind the gan-notebooks course.
+
+``import gan_helpers as gh`` gives ``gh.runtime`` (device, seeds, fast/full mode), ``gh.data``
+(MNIST, Fashion-MNIST, the offline sample, toy distributions, batches), ``gh.models``,
+``gh.losses``, ``gh.training``, ``gh.metrics``, ``gh.plots``, ``gh.widgets`` and
+``gh.exercises``. Importing has no side effects: nothing is downloaded, created or seeded.
+"""
+
+from gan_helpers import data, exercises, losses, metrics, models, plots, runtime, training, widgets
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "data",
+    "exercises",
+    "losses",
+    "metrics",
+    "models",
+    "plots",
+    "runtime",
+    "training",
+    "widgets",
+]

@@ -1,0 +1,69 @@
+"""An epoch-based batch iterator that keeps a whole image dataset on the training device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+__all__ = ["DeviceBatches", "to_unit_range"]
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    r"""Map uint8 pixels :math:`p \in \{0..255\}` to floats :math:`x = p/127.5 - 1 \in [-1, 1]`."""
+    if images.dtype != torch.uint8:
+        raise TypeError(f"expected uint8 pixels, got {images.dtype}")
+    return images.float().div_(127.5).sub_(1.0)
+
+
+class DeviceBatches:
+    """Shuffled mini-batches of a dataset held as one uint8 tensor on ``device``.
+
+    Each epoch is a fresh permutation, so every sample is yielded exactly once per epoch
+    (the last batch may be smaller unless ``drop_last``). Pixels are converted to [-1, 1]
+    on the device, batch by batch: the host never touches the data after the first copy.
+    A ``(N, H, W)`` tensor gains a channel axis and becomes ``(N, 1, H, W)``.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        batch_size: int = 128,
+        device: torch.device | str = "cpu",
+        drop_last: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        images = torch.as_tensor(images)
+        if images.ndim == 3:
+            images = images[:, None]  # (N, 1, H, W)
+        if images.ndim != 4:
+            raise ValueError(f"expected images of shape (N, H, W) or (N, C, H, W), got {tuple(images.shape)}")
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        if drop_last and len(images) < batch_size:
+            raise ValueError(f"drop_last with {len(images)} images and batch_size {batch_size} yields nothing")
+        self.device = torch.device(device)
+        self.images = images.to(self.device)
+        self.labels = None if labels is None else torch.as_tensor(labels).to(self.device)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.generator = generator
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n = len(self.images)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def permutation(self) -> torch.Tensor:
+        """A fresh random order of the sample indices (drawn on the CPU for reproducibility)."""
+        return torch.randperm(len(self.images), generator=self.generator).to(self.device)
+
+    def __iter__(self) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        order = self.permutation()
+        for i in range(len(self)):
+            idx = order[i * self.batch_size : (i + 1) * self.batch_size]
+            x = to_unit_range(self.images[idx])
+            yield x if self.labels is None else (x, self.labels[idx])

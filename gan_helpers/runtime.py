@@ -1,0 +1,135 @@
+"""Runtime basics: which device to train on, reproducible seeds, fast or full mode."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+__all__ = [
+    "DEVICE_ENV",
+    "FAST_ENV",
+    "RuntimeInfo",
+    "describe",
+    "get_device",
+    "is_fast_mode",
+    "pick",
+    "seed_everything",
+]
+
+FAST_ENV = "GAN_HELPERS_FAST"
+DEVICE_ENV = "GAN_HELPERS_DEVICE"
+
+T = TypeVar("T")
+
+
+def is_fast_mode() -> bool:
+    """True when the environment variable ``GAN_HELPERS_FAST`` is ``1`` (CI's small, quick mode).
+
+    Any other value, or none, means full mode. Values other than ``0``/``1``/empty raise, so a
+    typo such as ``GAN_HELPERS_FAST=yes`` is not silently read as full mode.
+    """
+    value = os.environ.get(FAST_ENV, "").strip()
+    if value in ("", "0"):
+        return False
+    if value == "1":
+        return True
+    raise ValueError(
+        f"{FAST_ENV}={value!r} is not understood: set it to 1 for fast mode, 0 (or unset) for full mode."
+    )
+
+
+def pick(fast: T, full: T) -> T:
+    """Return ``fast`` in fast mode and ``full`` otherwise: ``steps = gh.runtime.pick(300, 5000)``."""
+    return fast if is_fast_mode() else full
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """The device to train on: CUDA if present, then Apple's MPS, then the CPU.
+
+    ``name`` (or the environment variable ``GAN_HELPERS_DEVICE``) forces a choice, e.g. ``"cpu"``
+    to compare timings. Asking for a device that is not there raises with the devices that are.
+    """
+    requested = name if name is not None else os.environ.get(DEVICE_ENV, "").strip() or None
+    if requested is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"Unknown device {requested!r} (from {'argument' if name else DEVICE_ENV}); "
+            "use 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from exc
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+    if not available.get(device.type, False):
+        present = ", ".join(k for k, ok in available.items() if ok)
+        raise ValueError(
+            f"Device {requested!r} was requested but is not available on this machine "
+            f"(available: {present}). Unset {DEVICE_ENV} or pass another device."
+        )
+    return device
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+    """Seed Python's ``random``, NumPy and PyTorch (CPU and all GPUs) with one call.
+
+    With ``deterministic=True`` PyTorch is also asked for deterministic kernels (``warn_only``,
+    so an operation without a deterministic version warns instead of failing). Returns a
+    ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What the setup check reports."""
+
+    python: str
+    torch: str
+    numpy: str
+    device: str
+    device_name: str
+    fast_mode: bool
+    threads: int
+
+
+def describe() -> RuntimeInfo:
+    """Collect versions, the chosen device and the mode, for a notebook's setup check."""
+    device = get_device()
+    if device.type == "cuda":
+        device_name = torch.cuda.get_device_name(device)
+    elif device.type == "mps":
+        device_name = "Apple GPU (MPS)"
+    else:
+        device_name = platform.processor() or platform.machine()
+    return RuntimeInfo(
+        python=platform.python_version(),
+        torch=torch.__version__,
+        numpy=np.__version__,
+        device=str(device),
+        device_name=device_name,
+        fast_mode=is_fast_mode(),
+        threads=torch.get_num_threads(),
+    )

@@ -1,0 +1,66 @@
+"""The on-device batch iterator yields every sample exactly once per epoch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gan_helpers.data import DeviceBatches, to_unit_range
+
+
+def _indexed_images(n: int) -> torch.Tensor:
+    """uint8 images whose first two pixels encode their index, so batches can be traced back."""
+    images = torch.zeros(n, 4, 4, dtype=torch.uint8)
+    images[:, 0, 0] = torch.arange(n) % 256
+    images[:, 0, 1] = torch.arange(n) // 256
+    return images
+
+
+def _indices(batch: torch.Tensor) -> list[int]:
+    pixels = ((batch[:, 0, 0, :2] + 1) * 127.5).round().long()
+    return (pixels[:, 0] + 256 * pixels[:, 1]).tolist()
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(1000, 128), (256, 64), (5, 7)])
+def test_each_sample_exactly_once_per_epoch(n, batch_size):
+    batches = DeviceBatches(_indexed_images(n), batch_size=batch_size, generator=torch.Generator().manual_seed(0))
+    orders = []
+    for _ in range(3):
+        seen = [i for batch in batches for i in _indices(batch)]
+        assert sorted(seen) == list(range(n))
+        orders.append(seen)
+    assert len(batches) == -(-n // batch_size)
+    if n > 10:
+        assert orders[0] != orders[1], "each epoch must reshuffle"
+
+
+def test_drop_last_keeps_full_batches_only():
+    batches = DeviceBatches(_indexed_images(1000), batch_size=128, drop_last=True)
+    sizes = [len(b) for b in batches]
+    assert sizes == [128] * 7 and len(batches) == 7
+
+
+def test_labels_travel_with_their_images():
+    images = _indexed_images(300)
+    labels = torch.arange(300)
+    for x, y in DeviceBatches(images, labels, batch_size=64):
+        assert _indices(x) == y.tolist()
+
+
+def test_pixels_are_normalised_to_minus_one_one():
+    x = to_unit_range(torch.tensor([0, 255, 128], dtype=torch.uint8))
+    torch.testing.assert_close(x, torch.tensor([-1.0, 1.0, 128 / 127.5 - 1]))
+    batch = next(iter(DeviceBatches(torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8), batch_size=50)))
+    assert batch.shape == (50, 1, 28, 28) and batch.dtype == torch.float32
+    assert batch.min() >= -1 and batch.max() <= 1
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="batch_size"):
+        DeviceBatches(_indexed_images(10), batch_size=0)
+    with pytest.raises(ValueError, match="shape"):
+        DeviceBatches(torch.zeros(10, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="labels"):
+        DeviceBatches(_indexed_images(10), torch.zeros(9))
+    with pytest.raises(TypeError, match="uint8"):
+        to_unit_range(torch.zeros(3))
