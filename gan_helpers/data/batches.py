@@ -62,8 +62,20 @@ class DeviceBatches:
         return torch.randperm(len(self.images), generator=self.generator).to(self.device)
 
     def __iter__(self) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
-        order = self.permutation()
-        for i in range(len(self)):
+        yield from self.iter_order(self.permutation())  # the permutation is drawn when iteration starts
+
+    def iter_order(
+        self, order: torch.Tensor, start: int = 0
+    ) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        """The epoch's batches for a given sample ``order``, from batch number ``start`` on.
+
+        ``iter(batches)`` is ``iter_order(permutation())``; a checkpoint that stores the order and
+        the position can resume an epoch in the middle with exactly the batches that were left.
+        """
+        if len(order) != len(self.images):
+            raise ValueError(f"order has {len(order)} indices but the dataset has {len(self.images)} images")
+        order = order.to(self.device)
+        for i in range(start, len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             x = to_unit_range(self.images[idx])
             yield x if self.labels is None else (x, self.labels[idx])
