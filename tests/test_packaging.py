@@ -25,13 +25,16 @@ def pyproject_requirements() -> dict[str, str]:
 
 
 def environment_requirements() -> dict[str, str]:
-    """Top-level and pip requirements of environment.yml (a small, fixed layout: ``- name>=x``)."""
+    """Requirements under ``dependencies:`` in environment.yml, conda and pip (layout: ``- name>=x``)."""
     found = {}
+    in_dependencies = False
     for line in (ROOT / "environment.yml").read_text().splitlines():
-        match = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+[^#]*?)\s*(#.*)?$", line)
-        if match and not match.group(1).startswith(("-e", "pip:")) and match.group(1) != "pip:":
+        if not line.startswith((" ", "-")):
+            in_dependencies = line.startswith("dependencies:")
+            continue
+        match = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+[^#:]*?)\s*(#.*)?$", line)
+        if in_dependencies and match and not match.group(1).startswith("-e"):
             found[_name(match.group(1))] = match.group(1).replace(" ", "")
-    found.pop("pip:", None)
     return found
 
 
