@@ -2,15 +2,30 @@
 
 ``import gan_helpers as gh`` gives ``gh.runtime`` (device, seeds, fast/full mode), ``gh.data``
 (MNIST, Fashion-MNIST, the offline sample, toy distributions, batches), ``gh.models``,
-``gh.losses``, ``gh.training``, ``gh.metrics``, ``gh.plots``, ``gh.widgets`` and
-``gh.exercises``. Importing has no side effects: nothing is downloaded, created or seeded.
+``gh.losses``, ``gh.training`` (with ``gh.checkpoints``), ``gh.metrics``, ``gh.plots``, ``gh.widgets`` and
+``gh.exercises``; ``gh.applications`` (inpainting). Importing has no side effects: nothing is
+downloaded, created or seeded.
 """
 
-from gan_helpers import data, exercises, losses, metrics, models, plots, runtime, training, widgets
+from gan_helpers import (
+    applications,
+    checkpoints,
+    data,
+    exercises,
+    losses,
+    metrics,
+    models,
+    plots,
+    runtime,
+    training,
+    widgets,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "applications",
+    "checkpoints",
     "data",
     "exercises",
     "losses",

@@ -25,6 +25,9 @@ __all__ = [
     "g_loss_saturating",
     "generator_logit_gradient",
     "gradient_penalty",
+    "mistake_d_loss_double_sigmoid",
+    "mistake_g_loss_double_sigmoid",
+    "mistake_g_loss_fake_labels",
     "naive_bce_from_probabilities",
     "value_function",
     "wasserstein_d_loss",
@@ -134,10 +137,12 @@ def naive_bce_from_probabilities(probabilities: torch.Tensor, targets: torch.Ten
     r"""Binary cross-entropy written on probabilities: :math:`-\operatorname{mean}[t \log p + (1-t)\log(1-p)]`.
 
     For demonstrations only. Fed :math:`p = \sigma(\ell)`, it equals
-    ``F.binary_cross_entropy_with_logits(l, t)`` for moderate logits, but once :math:`\sigma(\ell)`
-    rounds to exactly 0 or 1 (:math:`|\ell| \gtrsim 17` in float32) the logarithm meets 0: the loss
-    becomes ``inf`` (or ``nan`` when :math:`0 \cdot \log 0` appears) and its gradient ``nan``.
-    Unlike ``F.binary_cross_entropy`` it does not clamp the logarithm, so the failure is visible.
+    ``F.binary_cross_entropy_with_logits(l, t)`` for moderate logits. In float32,
+    :math:`\sigma(\ell)` rounds to exactly 1 from :math:`\ell = 17` and to exactly 0 by
+    :math:`\ell = -100`; the logarithm then meets 0, the loss becomes ``inf`` (``nan`` where
+    :math:`0 \cdot \log 0` appears) and its gradient ``nan``. Already at :math:`\ell = 16` the
+    term :math:`-\log(1 - \sigma(\ell))` is 15.94 instead of 16.00. Unlike
+    ``F.binary_cross_entropy`` it does not clamp the logarithm, so the failure is visible.
     """
     targets = torch.as_tensor(targets, dtype=probabilities.dtype).expand_as(probabilities)
     return -(targets * torch.log(probabilities) + (1 - targets) * torch.log(1 - probabilities)).mean()
@@ -159,3 +164,37 @@ def generator_logit_gradient(d_fake: torch.Tensor, kind: str = "nonsaturating") 
     if kind == "nonsaturating":
         return d_fake - 1
     raise ValueError(f"Unknown generator loss {kind!r}; choose one of {GENERATOR_LOSSES}.")
+
+
+# --- Deliberate mistakes, for the gallery of what breaks a GAN. Never use them to train for real. ---
+
+
+def mistake_g_loss_fake_labels(logits_fake: torch.Tensor) -> torch.Tensor:
+    r"""DELIBERATE MISTAKE: G trained against the label "fake", :math:`L_G = \operatorname{BCE}(\ell, 0)`.
+
+    That is :math:`-\mathbb{E}_z[\log(1 - D(G(z)))] = \operatorname{mean}\,\operatorname{softplus}(\ell)`,
+    the fake half of D's own loss: G descends what D descends and helps D reject its samples.
+    The gradient with respect to each logit is :math:`+D(G(z))/B`, pushing :math:`D(G(z))` to 0.
+    """
+    return F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
+
+
+def mistake_d_loss_double_sigmoid(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    r"""DELIBERATE MISTAKE: D ends in a sigmoid and its output goes into a logits loss: two sigmoids.
+
+    :math:`L_D = \operatorname{BCE}_{logits}(\sigma(\ell_{real}), 1)
+    + \operatorname{BCE}_{logits}(\sigma(\ell_{fake}), 0)`.
+    The probability the loss sees is :math:`\sigma(\sigma(\ell)) \in (\tfrac12, \sigma(1))`, so D
+    can never be confident, :math:`L_D > \operatorname{softplus}(-1) + \log 2 \approx 1.0064` for
+    every logit, and each gradient carries the extra factor :math:`\sigma'(\ell) \le \tfrac14`.
+    """
+    return d_loss(torch.sigmoid(logits_real), torch.sigmoid(logits_fake))
+
+
+def mistake_g_loss_double_sigmoid(logits_fake: torch.Tensor) -> torch.Tensor:
+    r"""DELIBERATE MISTAKE: the non-saturating G loss on :math:`\sigma(\ell)` instead of :math:`\ell`.
+
+    :math:`L_G = \operatorname{mean}\,\operatorname{softplus}(-\sigma(\ell))`, always above
+    :math:`\operatorname{softplus}(-1) \approx 0.3133`.
+    """
+    return g_loss_nonsaturating(torch.sigmoid(logits_fake))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -133,3 +135,25 @@ def describe() -> RuntimeInfo:
         fast_mode=is_fast_mode(),
         threads=torch.get_num_threads(),
     )
+
+
+@contextmanager
+def cpu_threads(num_threads: int | None) -> Iterator[None]:
+    """Run the ``with`` block with ``torch.set_num_threads(num_threads)``; the previous count is restored after.
+
+    Tiny models (the MLPs of the 2-D notebooks) train fastest on one thread: their cost is the
+    overhead of each operation, and a second thread only adds synchronisation, which on a busy
+    machine can make every step many times slower. ``None`` leaves the count unchanged.
+    """
+    if num_threads is not None and num_threads < 1:
+        raise ValueError(f"num_threads must be at least 1 (or None to leave it unchanged), got {num_threads}")
+    previous = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+__all__ += ["cpu_threads"]
