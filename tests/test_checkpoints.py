@@ -1,0 +1,230 @@
+"""Checkpoints: atomic, weights_only, exact resume after an interrupt, the divergence guard keeps the last good one."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gan_helpers as gh
+
+TIMING = ("epoch_seconds", "images_per_s")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread, and far faster than on two when the CPU is shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _setup(seed: int = 0, generator_seed: int | None = None):
+    """Tiny DCGAN on 96 random 'images': 6 batches of 16 per epoch."""
+    gh.runtime.seed_everything(seed)
+    images = torch.randint(0, 256, (96, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(42))
+    generator = torch.Generator().manual_seed(generator_seed) if generator_seed is not None else None
+    batches = gh.data.DeviceBatches(images, batch_size=16, generator=generator)
+    G = gh.models.DCGANGenerator(8, (1, 28, 28), width=4)
+    D = gh.models.DCGANDiscriminator((1, 28, 28), width=4)
+    config = gh.training.TrainConfig(batch_size=16, log_every=2, progress=False)
+    return G, D, batches, config
+
+
+def _fit(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gh.training.TrainingWarning)  # tiny models trip the diagnostics
+        return gh.training.fit(*args, **kwargs)
+
+
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _history_without_timings(history: gh.training.History) -> dict:
+    state = history.state_dict()
+    return {part: {k: v for k, v in state[part].items() if k not in TIMING} for part in state}
+
+
+def test_rng_state_round_trip_restores_every_generator():
+    gen = torch.Generator().manual_seed(5)
+    state = gh.checkpoints.rng_state(gen)
+    first = (random.random(), np.random.rand(), torch.rand(3), torch.rand(2, generator=gen))
+    gh.checkpoints.set_rng_state(state, gen)
+    again = (random.random(), np.random.rand(), torch.rand(3), torch.rand(2, generator=gen))
+    assert first[:2] == again[:2] and torch.equal(first[2], again[2]) and torch.equal(first[3], again[3])
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path):
+    G, D, batches, config = _setup()
+    run = _fit(G, D, batches, config, epochs=2, out_dir=tmp_path)
+    path = tmp_path / gh.training.CHECKPOINT_NAME
+    raw = torch.load(path, map_location="cpu", weights_only=True)  # only tensors, dicts, lists, numbers, strings
+    assert raw["epoch"] == 2 and raw["step"] == 12 and raw["samples"].shape == (3, 64, 1, 28, 28)
+    loaded, _ = gh.training.load_run(tmp_path)  # models rebuilt from their specs
+    assert _same_weights(loaded.G, G) and _same_weights(loaded.D, D)
+    assert loaded.opt_G.state_dict()["state"][0]["exp_avg"].equal(run.opt_G.state_dict()["state"][0]["exp_avg"])
+    assert _history_without_timings(loaded.history) == _history_without_timings(run.history)
+    assert loaded.sample_epochs == [0, 1, 2] and torch.equal(loaded.grid(), run.grid())
+    assert not list(tmp_path.glob("*.tmp")), "the temporary file must be gone after os.replace"
+
+
+def test_atomic_save_leaves_the_old_file_when_writing_fails(tmp_path):
+    path = gh.checkpoints.atomic_save({"x": torch.ones(2)}, tmp_path / "c.pt")
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError, match="cannot pickle"):
+        gh.checkpoints.atomic_save({"x": Unpicklable()}, path)
+    assert torch.equal(gh.checkpoints.load_checkpoint(path)["x"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+@pytest.mark.parametrize("generator_seed", [None, 3])
+def test_interrupted_then_resumed_run_equals_an_uninterrupted_one(tmp_path, generator_seed):
+    G, D, batches, config = _setup(generator_seed=generator_seed)
+    reference = _fit(G, D, batches, config, epochs=3, out_dir=tmp_path / "straight")
+
+    G1, D1, batches1, config1 = _setup(generator_seed=generator_seed)
+
+    def press_ctrl_c(step, history, G, D):
+        if step == 8:  # in the middle of epoch 2 (steps 7..12)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    stopped = _fit(G1, D1, batches1, config1, epochs=3, out_dir=tmp_path / "cut", callbacks=[press_ctrl_c])
+    assert stopped.interrupted and stopped.step == 8 and stopped.epoch == 1 and stopped.position == 2
+    saved = gh.checkpoints.load_checkpoint(tmp_path / "cut" / gh.training.CHECKPOINT_NAME)
+    assert saved["step"] == 8 and saved["interrupted"]
+
+    other_seed = None if generator_seed is None else generator_seed + 100  # the same kind of data order
+    G2, D2, batches2, config2 = _setup(seed=99, generator_seed=other_seed)  # other weights and RNG: all restored
+    resumed = _fit(G2, D2, batches2, config2, epochs=3, out_dir=tmp_path / "cut", resume=True)
+    assert resumed.step == reference.step == 18 and not resumed.interrupted
+    assert _same_weights(G2, G) and _same_weights(D2, D)
+    assert _history_without_timings(resumed.history) == _history_without_timings(reference.history)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.samples, reference.samples, strict=True))
+
+
+def test_resume_continues_to_more_epochs_exactly(tmp_path):
+    G, D, batches, config = _setup()
+    _fit(G, D, batches, config, epochs=3, out_dir=tmp_path / "a")
+    G1, D1, batches1, config1 = _setup()
+    _fit(G1, D1, batches1, config1, epochs=2, out_dir=tmp_path / "b")
+    G2, D2, batches2, config2 = _setup(seed=7)
+    _fit(G2, D2, batches2, config2, epochs=3, out_dir=tmp_path / "b", resume=True)
+    assert _same_weights(G2, G) and _same_weights(D2, D)
+
+
+def test_an_existing_checkpoint_is_not_overwritten_by_accident(tmp_path):
+    G, D, batches, config = _setup()
+    _fit(G, D, batches, config, epochs=1, out_dir=tmp_path)
+    with pytest.raises(FileExistsError, match="resume=True"):
+        _fit(G, D, batches, config, epochs=1, out_dir=tmp_path)
+
+
+class _NaNAfter(nn.Module):
+    """D that returns NaN logits once ``poisoned`` is set: an injected divergence."""
+
+    def __init__(self, D: nn.Module) -> None:
+        super().__init__()
+        self.D = D
+        self.poisoned = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.D(x)
+        return logits * float("nan") if self.poisoned else logits
+
+
+def test_divergence_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    G, D, batches, config = _setup()
+    D = _NaNAfter(D)
+
+    def poison(run):
+        if run.epoch == 2:
+            D.poisoned = True
+
+    path = tmp_path / gh.training.CHECKPOINT_NAME
+    with pytest.raises(gh.training.TrainingDiverged, match=r"step 14.*last good checkpoint.*epoch 2"):
+        _fit(G, D, batches, config, epochs=4, out_dir=tmp_path, epoch_callbacks=[poison])
+    saved = gh.checkpoints.load_checkpoint(path)
+    assert saved["epoch"] == 2 and saved["step"] == 12
+    assert all(torch.isfinite(v).all() for v in saved["G"].values() if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in saved["D"].values() if v.is_floating_point())
+
+
+def test_discriminator_wins_warning_needs_a_long_streak_and_fires_once():
+    monitor = gh.training.DiscriminatorWinsMonitor(loss_below=0.1, d_fake_below=0.05, patience=100)
+    history = gh.training.History()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(10, 91, 10):  # a streak of 90 steps only (each log covers 10 steps)
+            history.log(step, loss_d=0.01, d_fake=0.01)
+            monitor(step, history, None, None)
+        history.log(100, loss_d=0.9, d_fake=0.4)  # broken: the count starts again
+        monitor(100, history, None, None)
+        assert not caught
+        for step in range(110, 400, 10):
+            history.log(step, loss_d=0.01, d_fake=0.01)
+            monitor(step, history, None, None)
+    assert len(caught) == 1 and issubclass(caught[0].category, gh.training.DiscriminatorWinsWarning)
+    assert "up to step 200" in str(caught[0].message) and "label 'real'" in str(caught[0].message)
+
+
+def test_collapse_message_rules():
+    assert gh.training.collapse_message([0.1]) is None  # one epoch: nothing to compare with
+    assert gh.training.collapse_message([0.15, 0.12, 0.14]) is None  # not diverse yet, but not lost
+    assert "from 0.70" in gh.training.collapse_message([0.3, 0.7, 0.3])
+    assert "nearly all the same" in gh.training.collapse_message([0.02, 0.01])
+
+
+class _CollapseAfter(nn.Module):
+    """A linear G with varied outputs that, once ``collapsed`` is set, gives every z the image of the first."""
+
+    def __init__(self, latent_dim: int = 8) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = nn.Sequential(nn.Linear(latent_dim, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
+        self.collapsed = False
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.net(z)
+        return x[:1].expand_as(x) if self.collapsed else x
+
+
+def test_fit_warns_once_when_the_samples_collapse(tmp_path):
+    _, D, batches, config = _setup()
+    G = _CollapseAfter()
+
+    def collapse(run):
+        if run.epoch == 2:
+            G.collapsed = True
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = gh.training.fit(G, D, batches, config, epochs=4, epoch_callbacks=[collapse])
+    collapse_warnings = [w for w in caught if issubclass(w.category, gh.training.ModeCollapseWarning)]
+    assert run.history["diversity"][-1] == 0.0
+    assert len(collapse_warnings) == 1 and "after epoch 3" in str(collapse_warnings[0].message)
+    assert collapse_warnings[0].filename == __file__  # points at the caller's line
+
+
+def test_fit_rejects_arguments_it_cannot_use(tmp_path):
+    G, D, batches, config = _setup()
+    with pytest.raises(ValueError, match="batch_size"):
+        _fit(G, D, batches, gh.training.TrainConfig(batch_size=32), epochs=1)
+    with pytest.raises(TypeError, match="DeviceBatches"):
+        _fit(G, D, [torch.zeros(16, 1, 28, 28)], config, epochs=1)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        _fit(G, D, batches, config, epochs=1, steps_per_epoch=7)  # an epoch has 6 batches
+    with pytest.raises(ValueError, match="out_dir"):
+        _fit(G, D, batches, config, epochs=1, resume=True)
