@@ -33,3 +33,13 @@ def real_mnist_dir() -> Path:
     if missing:
         pytest.fail(f"{REAL_MNIST_ENV}={value!r} points to {folder}, which lacks {', '.join(missing)}")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test runs PyTorch on one thread: the models under test are tiny, and on a 2-core
+    machine a second thread only adds synchronisation (and contention when the CPU is shared)."""
+    import gan_helpers as gh
+
+    with gh.runtime.cpu_threads(1):
+        yield

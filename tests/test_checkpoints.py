@@ -17,14 +17,6 @@ import gan_helpers as gh
 TIMING = ("epoch_seconds", "images_per_s")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and far faster than on two when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _setup(seed: int = 0, generator_seed: int | None = None):
     """Tiny DCGAN on 96 random 'images': 6 batches of 16 per epoch."""

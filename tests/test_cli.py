@@ -19,14 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--limit-images", "64", "--batch-size", "16", "--steps-per-epoch", "2", "--no-progress", "--no-download"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and far faster than on two when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _train(*args: str) -> int:
     with warnings.catch_warnings():

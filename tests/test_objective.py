@@ -136,16 +136,7 @@ def test_pointwise_maximiser_of_a_log_y_plus_b_log_one_minus_y_is_a_over_a_plus_
         assert best == pytest.approx(a / (a + b), abs=2e-4)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models train faster on one thread, and a busy 2-core machine cannot stall it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_a_trained_discriminator_approaches_the_optimal_one(one_thread):
+def test_a_trained_discriminator_approaches_the_optimal_one():
     gh.runtime.seed_everything(0)
     p_data, p_g = gaussian_1d(1.0, 0.75), gaussian_1d(-1.0, 1.5)
     D = gh.models.MLPDiscriminator(1, (32, 32))
