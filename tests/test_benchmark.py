@@ -31,12 +31,6 @@ TINY = ["--device", "cpu", "--steps", "2", "--warmup", "1", "--batch-size", "16"
         "--limit-images", "64", "--threads", "1", "--log-every", "1"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with gh.runtime.cpu_threads(1):
-        yield
-
-
 def test_tiny_run_writes_every_field(tmp_path):
     out = tmp_path / "bench.json"
     bench.main([*TINY, "--no-isolate", "--json", str(out)])
