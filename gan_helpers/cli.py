@@ -75,6 +75,12 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
     p.add_argument("--overwrite", action="store_true", help="start again even if --out holds a checkpoint")
     p.add_argument("--export", type=Path, default=None, help="also write small float16 weights (G and D) here")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="cdcgan: start from these unconditional DCGAN weights (gh.models.conditional_from_unconditional)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
     p.set_defaults(func=_run_train)
 
@@ -98,6 +104,13 @@ def _load_labels(args: argparse.Namespace) -> Any:
 def _build_gan(args: argparse.Namespace, image_shape: tuple[int, int, int]) -> tuple[Any, Any]:
     from gan_helpers import models
 
+    if args.model == "cdcgan" and args.init_from is not None:
+        G, D, _ = models.load_weights(args.init_from)
+        if not isinstance(G, models.DCGANGenerator) or not isinstance(D, models.DCGANDiscriminator):
+            raise SystemExit(f"--init-from needs DCGAN weights (train dcgan --export ...), got {type(G).__name__}")
+        return models.conditional_from_unconditional(G, D, num_classes=10)
+    if args.init_from is not None:
+        raise SystemExit("--init-from applies to cdcgan only")
     if args.model == "cdcgan":
         G = models.ConditionalDCGANGenerator(args.latent_dim, 10, image_shape, width=args.width)
         return G, models.ConditionalDCGANDiscriminator(10, image_shape, width=args.width)

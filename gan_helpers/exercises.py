@@ -757,3 +757,101 @@ def check_precision(fn: Callable[..., Any], seed: int = 0) -> Feedback:
 
 
 __all__ += ["check_fid_diagonal", "check_kl_from_uniform", "check_precision"]
+
+
+# --- Notebook 07: conditional GANs ----------------------------------------------------------------
+
+
+def check_one_hot_condition(fn: Callable[..., Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(z, y, num_classes)``: Mirza and Osindero's input :math:`[z, \mathrm{onehot}(y)]`, ``(B, d + K)``."""
+    gen = torch.Generator().manual_seed(seed)
+    for batch, d, k in ((5, 3, 10), (1, 7, 4)):
+        z, y = torch.randn(batch, d, generator=gen), torch.randint(0, k, (batch,), generator=gen)
+        expected = torch.cat([z, torch.nn.functional.one_hot(y, k).to(z.dtype)], dim=1)
+        got, problem = _student_result(fn, z.clone(), y.clone(), k)
+        if problem is not None:
+            return problem
+        if got.shape != expected.shape:
+            return Feedback(False, f"expected shape {tuple(expected.shape)} (noise, then one column per class), "
+                            f"got {tuple(got.shape)}.")
+        if not _close(got, expected.double()):
+            return Feedback(False, "wrong values: keep z as it is in the first columns, then a 1 in column "
+                            "d + y of each row and 0 elsewhere (torch.nn.functional.one_hot, then torch.cat).")
+    return Feedback(True, "your conditional input is [z, one-hot(y)], as in Mirza and Osindero (2014).")
+
+
+def check_projection_logit(fn: Callable[..., Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(phi, w, b, V, y)``: the projection logit, shape ``(B,)``,
+
+    .. math:: w \cdot \phi + b + \langle V_y, \phi \rangle .
+    """
+    gen = torch.Generator().manual_seed(seed)
+    phi, w, b = torch.randn(6, 5, generator=gen), torch.randn(5, generator=gen), torch.randn((), generator=gen)
+    V, y = torch.randn(10, 5, generator=gen), torch.tensor([0, 3, 3, 9, 1, 5])
+    expected = phi @ w + b + (V[y] * phi).sum(dim=1)
+    got, problem = _student_result(fn, phi.clone(), w.clone(), b.clone(), V.clone(), y.clone())
+    if problem is not None:
+        return problem
+    if got.shape != expected.shape:
+        return Feedback(False, f"return one logit per image, shape {tuple(expected.shape)}, got {tuple(got.shape)}.")
+    if _close(got, (phi @ w + b).double()):
+        return Feedback(False, "the label is ignored: add the inner product of V[y] with phi, row by row.")
+    if not _close(got, expected.double()):
+        return Feedback(False, "wrong values: psi is phi @ w + b; the projection is (V[y] * phi).sum(dim=1).")
+    return Feedback(True, "your logit is psi(phi(x)) + <v_y, phi(x)>, the projection discriminator's.")
+
+
+__all__ += ["check_one_hot_condition", "check_projection_logit"]
+
+
+# --- Notebook 08: applications of GANs ------------------------------------------------------------
+
+
+def check_masked_psnr(fn: Callable[..., Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(x, x_hat, mask)``: per-image PSNR on the *hidden* pixels (mask 0), range 2, shape ``(B,)``.
+
+    Compared with :func:`gan_helpers.applications.psnr`.
+    """
+    from gan_helpers import applications
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(4, 1, 8, 8, generator=gen) * 2 - 1
+    x_hat = (x + 0.3 * torch.randn(x.shape, generator=gen)).clamp(-1, 1)
+    mask = applications.centre_mask((1, 8, 8), 4)
+    expected = applications.psnr(x, x_hat, mask)
+    got, problem = _student_result(fn, x.clone(), x_hat.clone(), mask.clone())
+    if problem is not None:
+        return problem
+    if got.shape != expected.shape:
+        return Feedback(False, f"return one PSNR per image, shape {tuple(expected.shape)}, got {tuple(got.shape)}.")
+    visible_too = 10 * torch.log10(4 / (x - x_hat).pow(2).flatten(1).mean(dim=1))
+    if _close(got, visible_too.double(), atol=1e-4):
+        return Feedback(False, "you scored every pixel: average the squared error over the hidden pixels only.")
+    if not _close(got, expected.double(), atol=1e-4):
+        return Feedback(False, "wrong values: MSE = sum((1 - m) * (x - x_hat)**2) / sum(1 - m) per image, "
+                        "then 10 * log10(2**2 / MSE) (images in [-1, 1] have range 2).")
+    return Feedback(True, "your PSNR on the hidden pixels matches gh.applications.psnr.")
+
+
+def check_slerp(fn: Callable[..., Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(z0, z1, t)``: spherical interpolation at one ``t`` in [0, 1], against
+    :func:`gan_helpers.models.interpolate_latents` (11 points, so ``t`` in steps of 0.1)."""
+    gen = torch.Generator().manual_seed(seed)
+    z0, z1 = torch.randn(16, generator=gen, dtype=torch.float64), torch.randn(16, generator=gen, dtype=torch.float64)
+    path = models.interpolate_latents(z0, z1, num=11, spherical=True)
+    line = models.interpolate_latents(z0, z1, num=11, spherical=False)
+    for i in (0, 3, 5, 10):
+        got, problem = _student_result(fn, z0.clone(), z1.clone(), i / 10)
+        if problem is not None:
+            return problem
+        if got.shape != z0.shape:
+            return Feedback(False, f"return one vector of shape {tuple(z0.shape)}, got {tuple(got.shape)}.")
+        if not _close(got, path[i]) and _close(got, line[i]):
+            return Feedback(False, "that is the straight line (1 - t) z0 + t z1; weight by sin((1 - t) W) / sin W.")
+        if not _close(got, path[i]):
+            return Feedback(False, f"wrong at t = {i / 10}: Omega = arccos(z0 . z1 / (|z0| |z1|)), then "
+                            "sin((1 - t) Omega) / sin(Omega) * z0 + sin(t Omega) / sin(Omega) * z1.")
+    return Feedback(True, "your slerp matches gh.models.interpolate_latents, ends included.")
+
+
+__all__ += ["check_masked_psnr", "check_slerp"]

@@ -638,9 +638,9 @@ class ConditionalDCGANDiscriminator(nn.Module):
     r"""Conditional DCGAN D with a projection head (Miyato and Koyama 2018): images and labels to logits ``(B,)``.
 
     The convolutional body of a :class:`DCGANDiscriminator` (all its layers but the last) gives
-    features :math:`\phi(x)`, the flattened ``(channels, start, start)`` map; the DCGAN's last
-    convolution is a linear function :math:`\psi` of them; a label embedding
-    :math:`v_y \in \mathbb{R}^{\dim\phi}` adds the projection term:
+    features :math:`\phi(x)`, its last ``(channels, start, start)`` feature map flattened; the
+    DCGAN's last convolution covers the whole map, so it is a linear function :math:`\psi` of
+    them; a vector :math:`v_y \in \mathbb{R}^{\dim\phi}` per class adds the projection term:
 
     .. math:: D(x, y) = \psi(\phi(x)) + \langle v_y, \phi(x) \rangle .
 
@@ -649,8 +649,9 @@ class ConditionalDCGANDiscriminator(nn.Module):
     are log-linear in :math:`\phi(x)`, the ratio splits exactly into a label-free part
     :math:`\psi(\phi(x))` and an inner product with a per-class vector. So the label enters once,
     where the theory puts it, D cannot ignore it (the term changes with :math:`y` for any
-    :math:`\phi(x) \ne 0`), and with :math:`v_y = 0` D is the unconditional DCGAN D.
-    The embeddings start at :math:`N(0, 0.02^2)`, like DCGAN's weights.
+    :math:`\phi(x) \ne 0`), and with :math:`v_y = 0` D is the unconditional DCGAN D (which
+    :func:`conditional_from_unconditional` uses for a warm start). The class vectors start at
+    :math:`N(0, 0.02^2)`, like DCGAN's weights.
     """
 
     def __init__(self, num_classes: int = 10, image_shape: Sequence[int] = (1, 28, 28), width: int = 64) -> None:
@@ -693,3 +694,29 @@ __all__ += [
     "check_labels",
     "cycling_labels",
 ]
+
+
+def conditional_from_unconditional(
+    G: DCGANGenerator, D: DCGANDiscriminator, num_classes: int = 10, embed_dim: int = 50
+) -> tuple[ConditionalDCGANGenerator, ConditionalDCGANDiscriminator]:
+    r"""A conditional pair that starts as the given unconditional DCGAN: a warm start for conditioning.
+
+    G's first layer gets zero weights for the label embedding's inputs and D's class vectors start
+    at 0, so at first :math:`G(z, y) = G_{\text{uncond}}(z)` and :math:`D(x, y) = D_{\text{uncond}}(x)`
+    for every label. Training then only has to learn what the label changes. Trained from scratch
+    on 400 digits per class, our conditional G learned to ignore its noise and drew one digit per
+    class (mode collapse within each class, see notebook 07); a G that already uses its noise
+    kept using it.
+    """
+    G_c = ConditionalDCGANGenerator(G.latent_dim, num_classes, G.image_shape, G.hparams["width"], embed_dim)
+    D_c = ConditionalDCGANDiscriminator(num_classes, D.image_shape, D.hparams["width"])
+    state = {k: v.clone() for k, v in G.state_dict().items()}
+    first = state["net.0.weight"]  # (latent_dim, channels, start, start)
+    state["net.0.weight"] = torch.cat([first, torch.zeros(embed_dim, *first.shape[1:], dtype=first.dtype)])
+    G_c.body.load_state_dict(state)
+    D_c.body.load_state_dict(D.state_dict())
+    nn.init.zeros_(D_c.embed.weight)
+    return G_c.to(first.device), D_c.to(first.device)
+
+
+__all__ += ["conditional_from_unconditional"]

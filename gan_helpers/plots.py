@@ -839,3 +839,27 @@ def plot_distance_histograms(distances: dict[str, torch.Tensor], title: str | No
 
 
 __all__ += ["plot_distance_histograms"]
+
+
+def plot_quality_history(history: Any, title: str | None = None, reference_fid: float | None = None) -> Figure:
+    """FID and classes covered against the epoch, as logged by :class:`gan_helpers.training.QualityTracker`.
+
+    ``reference_fid`` (e.g. the shipped weights' FID at the same ``n``) is drawn as a dashed line.
+    """
+    epoch_at = dict(zip(history.steps("epoch").tolist(), history["epoch"].tolist(), strict=True))
+    epochs = np.asarray([epoch_at.get(step, np.nan) for step in history.steps("fid").tolist()])
+    fig, (ax_fid, ax_cov) = plt.subplots(1, 2, figsize=(9, 3.0))
+    ax_fid.plot(epochs, history["fid"], "o-", label="this run")
+    if reference_fid is not None:
+        ax_fid.axhline(reference_fid, ls="--", c="gray", label=f"reference {reference_fid:.1f}")
+    ax_fid.set(xlabel="epoch", ylabel="FID (lower is better)", yscale="log", title="FID")
+    ax_fid.legend(fontsize="small")
+    ax_cov.plot(epochs, history["classes_covered"], "o-", c="tab:green")
+    ax_cov.set(xlabel="epoch", ylabel="classes covered", ylim=(0, 10.5), title="class coverage")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["plot_quality_history"]

@@ -1741,3 +1741,58 @@ __all__ += [
     "optimizers_1d",
     "train_gan_1d",
 ]
+
+
+# --- Notebook 05: sample quality (FID, class coverage) tracked once per epoch of fit ---------------
+
+
+class QualityTracker:
+    r"""Epoch callback for :func:`fit`: logs ``fid``, ``classes_covered`` and ``kl_from_uniform`` each epoch.
+
+    After every epoch it draws ``n`` samples of G from the same seeded noise
+    (:func:`gan_helpers.metrics.sample_images`, eval mode, no gradients, G's mode restored) and compares
+    their ``classifier`` features with those of ``n`` fixed real images (a seeded subset of
+    ``real_images``, featurised once): :math:`\mathrm{FID} = \lVert \mu_r - \mu_g \rVert^2 +
+    \operatorname{Tr}(\Sigma_r + \Sigma_g - 2 (\Sigma_r^{1/2} \Sigma_g \Sigma_r^{1/2})^{1/2})`
+    (:func:`gan_helpers.metrics.fid`) and the class histogram of the classifier's predictions
+    (:func:`gan_helpers.metrics.class_coverage`). The values are logged at the epoch's last step, so
+    ``run.history.steps("fid")`` lines up with the other per-epoch entries. It uses its own random
+    generators: training with or without it gives the same weights. Use it as
+    ``fit(..., epoch_callbacks=[tracker])``; ``tracker(run)`` also measures a run (or ``tracker.measure(G)``
+    any generator) at the same ``n`` against the same real images.
+    """
+
+    def __init__(
+        self,
+        classifier: nn.Module,
+        real_images: torch.Tensor | np.ndarray,
+        n: int = 500,
+        seed: int = 0,
+        min_share: float = 0.02,
+        device: torch.device | str | None = None,
+    ) -> None:
+        real_images = torch.as_tensor(real_images)
+        if n < 2:
+            raise ValueError(f"n must be at least 2 (FID needs a covariance), got {n}")
+        if len(real_images) < n:
+            raise ValueError(f"need at least n = {n} real images, got {len(real_images)}; pass more or lower n")
+        self.classifier, self.n, self.seed, self.min_share, self.device = classifier, n, seed, min_share, device
+        order = torch.randperm(len(real_images), generator=torch.Generator().manual_seed(seed))[:n]
+        self.real_features = metrics.extract_features(classifier, real_images[order], device=device)
+
+    def measure(self, G: nn.Module) -> dict[str, float]:
+        """FID, classes covered and KL from uniform of ``n`` samples of ``G`` (noise seeded by ``seed``)."""
+        x_fake = metrics.sample_images(G, self.n, seed=self.seed, device=self.device)
+        features, logits = metrics.classifier_outputs(self.classifier, x_fake, device=self.device)
+        coverage = metrics.class_coverage(logits.argmax(1), num_classes=logits.shape[1], min_share=self.min_share)
+        return {
+            "fid": metrics.fid(self.real_features, features),
+            "classes_covered": float(coverage.classes_covered),
+            "kl_from_uniform": coverage.kl_from_uniform,
+        }
+
+    def __call__(self, run: Run) -> None:
+        run.history.log(run.step, **self.measure(run.G))
+
+
+__all__ += ["QualityTracker"]
