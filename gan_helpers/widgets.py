@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as ipw
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
+from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from gan_helpers import data, metrics, models, plots, training
+from gan_helpers import applications, data, metrics, models, plots, training
 
 __all__ = [
     "objective_explorer",
@@ -159,6 +161,40 @@ def latent_explorer(G: nn.Module, num_directions: int = 3, seed: int = 0, scale:
 __all__ += ["LiveTrainingFigure", "latent_explorer"]
 
 
+def _train_on_click(
+    button: ipw.Button,
+    controls: tuple[ipw.Widget, ...],
+    out: ipw.Output,
+    status: Callable[[], str],
+    work: Callable[[], tuple[str, Figure]],
+) -> None:
+    """Wire ``button``: while ``work()`` trains, the controls are disabled and ``out`` shows
+    ``status()``; then ``out`` shows the summary line and figure that ``work`` returns (or the
+    divergence message, if training diverged)."""
+
+    def on_click(_: object = None) -> None:
+        for control in (*controls, button):
+            control.disabled = True
+        try:
+            with out:
+                out.clear_output(wait=True)
+                print(status())
+                try:
+                    summary, fig = work()
+                except training.TrainingDiverged as exc:
+                    print(exc)
+                    return
+                out.clear_output(wait=True)
+                print(summary)
+                display(fig)
+                plt.close(fig)
+        finally:
+            for control in (*controls, button):
+                control.disabled = False
+
+    button.on_click(on_click)
+
+
 # --- Notebook 03: mode collapse and its remedies on 2-D toy data ---------------------------------
 
 
@@ -177,26 +213,18 @@ def mode_collapse_explorer(steps: int = 1000, max_steps: int = 6000) -> ipw.VBox
     seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
     button = ipw.Button(description="Train", button_style="primary", icon="play")
     out = ipw.Output()
-    controls = (dataset, remedy, num_steps, seed, button)
 
-    def train(_: object = None) -> None:
-        for control in controls:
-            control.disabled = True
-        try:
-            with out:
-                out.clear_output(wait=True)
-                print(f"training {remedy.value} on the {dataset.value} for {num_steps.value} steps ...")
-                run = training.run_mode_experiment(dataset.value, remedy.value, seed.value, num_steps.value)
-                fig = plots.plot_mode_run(run)
-                out.clear_output(wait=True)
-                print(f"{run.remedy}: {run.coverage}; trained in {run.wall_time_s:.1f} s")
-                display(fig)
-                plt.close(fig)
-        finally:
-            for control in controls:
-                control.disabled = False
+    def work() -> tuple[str, Figure]:
+        run = training.run_mode_experiment(dataset.value, remedy.value, seed.value, num_steps.value)
+        return f"{run.remedy}: {run.coverage}; trained in {run.wall_time_s:.1f} s", plots.plot_mode_run(run)
 
-    button.on_click(train)
+    _train_on_click(
+        button,
+        (dataset, remedy, num_steps, seed),
+        out,
+        lambda: f"training {remedy.value} on the {dataset.value} for {num_steps.value} steps ...",
+        work,
+    )
     return ipw.VBox([ipw.HBox([dataset, remedy]), ipw.HBox([num_steps, seed, button]), out])
 
 
@@ -239,37 +267,63 @@ def toy_gan_1d_explorer(steps: int = 1500, max_steps: int = 6000) -> ipw.VBox:
     seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
     button = ipw.Button(description="Train", button_style="primary", icon="play")
     out = ipw.Output()
-    controls = (target, lr_d, lr_g, d_steps, loss, g_optimizer, num_steps, seed, button)
 
-    def train(_: object = None) -> None:
-        for control in controls:
-            control.disabled = True
-        try:
-            with out:
-                out.clear_output(wait=True)
-                print(f"training for {num_steps.value} steps ...")
-                mixture = TARGETS_1D[target.value]()
-                config = training.config_1d(
-                    steps=num_steps.value, lr_d=lr_d.value, lr_g=lr_g.value, d_steps=d_steps.value, loss=loss.value
-                )
-                run = training.train_gan_1d(
-                    mixture, config, seed=seed.value, g_optimizer=g_optimizer.value, snapshot_every=num_steps.value
-                )
-                fig = plots.plot_run_1d(run, mixture)
-                out.clear_output(wait=True)
-                print(_summary_1d(run, mixture))
-                display(fig)
-                plt.close(fig)
-        except training.TrainingDiverged as exc:
-            with out:
-                print(f"{exc}")
-        finally:
-            for control in controls:
-                control.disabled = False
+    def work() -> tuple[str, Figure]:
+        mixture = TARGETS_1D[target.value]()
+        config = training.config_1d(
+            steps=num_steps.value, lr_d=lr_d.value, lr_g=lr_g.value, d_steps=d_steps.value, loss=loss.value
+        )
+        run = training.train_gan_1d(
+            mixture, config, seed=seed.value, g_optimizer=g_optimizer.value, snapshot_every=num_steps.value
+        )
+        return _summary_1d(run, mixture), plots.plot_run_1d(run, mixture)
 
-    button.on_click(train)
+    _train_on_click(
+        button,
+        (target, lr_d, lr_g, d_steps, loss, g_optimizer, num_steps, seed),
+        out,
+        lambda: f"training for {num_steps.value} steps ...",
+        work,
+    )
     rows = [ipw.HBox([target, loss, g_optimizer]), ipw.HBox([lr_d, lr_g, d_steps]), ipw.HBox([num_steps, seed, button])]
     return ipw.VBox([*rows, out])
 
 
 __all__ += ["TARGETS_1D", "toy_gan_1d_explorer"]
+
+
+# --- Notebook 07: a conditional G, one digit at a time ----------------------------------------------
+
+
+def conditional_explorer(G: nn.Module, num_images: int = 16, seed: int = 0) -> ipw.interactive:
+    r"""A digit dropdown and latent sliders for a conditional G: a grid of samples of the chosen class.
+
+    "seed" picks the noise vectors :math:`z_i`; "truncation" scales them, :math:`z_i = s\,\varepsilon_i`
+    (small :math:`s`: typical, similar digits; large: varied, odd ones). With "all digits" row
+    :math:`k` shows class :math:`k` for the same :math:`z`, so the style stays and only the label changes.
+    """
+    options = [("all digits", -1)] + [(str(k), k) for k in range(G.num_classes)]
+
+    def show(digit: int, seed: int, truncation: float) -> None:
+        if digit < 0:
+            per_row = 8
+            labels = torch.arange(G.num_classes).repeat_interleave(per_row)
+            rows = [labels[k * per_row : (k + 1) * per_row] for k in range(G.num_classes)]
+            images = torch.cat([applications.sample_conditional(G, y, seed, truncation=truncation) for y in rows])
+            fig = plots.show_images(images, nrow=per_row, title=f"each row one label, same z (seed {seed})")
+        else:
+            labels = torch.full((num_images,), digit)
+            images = applications.sample_conditional(G, labels, seed, truncation=truncation)
+            fig = plots.show_images(images, nrow=8, title=f"digit {digit}, seed {seed}, truncation {truncation:.2f}")
+        plt.show()
+        plt.close(fig)
+
+    return ipw.interactive(
+        show,
+        digit=ipw.Dropdown(options=options, value=0, description="digit"),
+        seed=ipw.IntSlider(value=seed, min=0, max=99, description="seed", continuous_update=False),
+        truncation=_slider(1.0, 0.0, 2.0, 0.1, "truncation"),
+    )
+
+
+__all__ += ["conditional_explorer"]
