@@ -11,8 +11,10 @@ MNIST-shaped images, one after the other, each timed after warm-up steps:
 ``fast`` (b)
     The course's 28x28 DCGAN (``gh.models.DCGANGenerator``/``DCGANDiscriminator``, width 64) through
     ``gh.training.train_gan``: the dataset lives on the device as uint8 (``gh.data.DeviceBatches``),
-    no ``DataLoader``, losses on logits, values read once per ``--log-every`` steps. On CUDA also
-    fused Adam, channels_last and bf16 autocast; ``--compile`` adds ``torch.compile``.
+    no ``DataLoader``, losses on logits, values read once per ``--log-every`` steps, G's step on
+    the fakes of D's step; ``train_gan``'s defaults add channels_last, bf16 autocast where the
+    device multiplies bf16 natively (CUDA; CPUs with AMX) and fused Adam on CUDA
+    (``--precision fp32`` turns bf16 off); ``--compile`` adds ``torch.compile``.
 ``reference_data`` (c)
     The course's 28x28 model through the reference's data path and loop (``DataLoader`` with
     per-sample transforms, no resize; fp32 eager; per-step syncs).
@@ -27,7 +29,6 @@ epochs. Run ``python benchmarks/dcgan_throughput.py --help`` for the options.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import os
@@ -75,6 +76,7 @@ class BenchConfig:
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     compile: bool = False
+    precision: str = "auto"
     limit_images: int | None = None
     seed: int = 0
     threads: int | None = None
@@ -357,45 +359,39 @@ class ReferenceTrainer(Trainer):
 class FastTrainer(Trainer):
     """Pipeline (b): :func:`gan_helpers.training.train_gan` on :class:`gan_helpers.data.DeviceBatches`.
 
-    On CUDA: fused Adam, channels_last models and bf16 autocast. ``config.compile`` wraps G and D
-    in ``torch.compile``.
+    Exactly what the notebooks and the CLI run: ``train_gan``'s defaults bring channels_last, bf16
+    autocast where the device multiplies bf16 natively (``config.precision="auto"``), and fused Adam
+    on CUDA (:mod:`gan_helpers.acceleration`); ``config.compile`` adds ``torch.compile``.
     """
 
     def __init__(self, images: torch.Tensor, config: BenchConfig, device: torch.device) -> None:
         self.name, self.device, self.config = "fast", device, config
-        cuda = device.type == "cuda"
         self.G = gh.models.DCGANGenerator(config.latent_dim, (1, 28, 28), config.width).to(device)
         self.D = gh.models.DCGANDiscriminator((1, 28, 28), config.width).to(device)
-        if cuda:
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=config.betas, fused=cuda)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=config.betas, fused=cuda)
-        self.G_run: nn.Module = torch.compile(self.G) if config.compile else self.G
-        self.D_run: nn.Module = torch.compile(self.D) if config.compile else self.D
         generator = torch.Generator().manual_seed(config.seed)
         batches = gh.data.DeviceBatches(images, batch_size=config.batch_size, device=device, drop_last=True,
                                         generator=generator)
         self.stream = gh.training.batch_stream(batches, config.batch_size)  # one endless stream across calls
         self.train_config = gh.training.TrainConfig(
-            batch_size=config.batch_size, lr=config.lr, betas=config.betas, log_every=config.log_every, progress=False
+            batch_size=config.batch_size, lr=config.lr, betas=config.betas, log_every=config.log_every,
+            progress=False, precision=config.precision, compile=config.compile,
         )
+        self.opt_G, self.opt_D = gh.training.make_optimizers(self.G, self.D, self.train_config)
+        self.precision = gh.acceleration.resolve_precision(config.precision, device, (self.G, self.D), "nonsaturating")
         self.history = gh.training.History()
         self.step = 0
-        self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else contextlib.nullcontext
 
     def train(self, steps: int) -> None:
-        with self.autocast():
-            gh.training.train_gan(
-                self.G_run,
-                self.D_run,
-                self.stream,
-                replace(self.train_config, steps=steps),
-                device=self.device,
-                history=self.history,
-                optimizers=(self.opt_G, self.opt_D),
-                start_step=self.step,
-            )
+        gh.training.train_gan(
+            self.G,
+            self.D,
+            self.stream,
+            replace(self.train_config, steps=steps),
+            device=self.device,
+            history=self.history,
+            optimizers=(self.opt_G, self.opt_D),
+            start_step=self.step,
+        )
         self.step += steps
 
 
@@ -457,6 +453,7 @@ def measure_pipeline(name: str, images: torch.Tensor, config: BenchConfig, profi
             "images_per_s": round(rate, 2),
             "seconds_per_epoch": round(EPOCH_IMAGES / rate, 2),
             "threads": torch.get_num_threads(),
+            "precision": getattr(trainer, "precision", "fp32"),
         }
         if device.type == "cuda":
             result.update(peak_memory_bytes=torch.cuda.max_memory_allocated(device),
@@ -583,9 +580,11 @@ def train_until(
     epochs_per_eval: float,
     max_evals: int,
     stop_below: float | None = None,
+    min_evals: int = 0,
 ) -> QualityCurve:
     """Train in chunks of ``steps_per_eval`` steps, scoring after each, for ``max_evals`` chunks or until
-    the score is ``<= stop_below``. Only training is timed (the device is synchronised around it)."""
+    the score is ``<= stop_below`` after at least ``min_evals`` chunks. Only training is timed (the
+    device is synchronised around it)."""
     curve = QualityCurve(trainer.name, 0, [], [], [])
     seconds = 0.0
     for k in range(1, max_evals + 1):
@@ -598,7 +597,7 @@ def train_until(
         curve.seconds.append(round(seconds, 3))
         curve.epochs.append(round(k * epochs_per_eval, 3))
         curve.fid.append(round(value, 4))
-        if stop_below is not None and value <= stop_below:
+        if stop_below is not None and value <= stop_below and k >= min_evals:
             break
     return curve
 
@@ -635,9 +634,11 @@ def time_to_quality(
 
     For each seed the reference trains ``epochs`` epochs; the target is the median over seeds of its
     FID at the end, :math:`F^* = \operatorname{median}_s F_{ref,s}(E)`. Each pipeline's time for a seed
-    is the training time until its FID first falls to :math:`F^*` (the fast pipeline stops there, or
-    after ``max_epochs``); reported are the medians over seeds and their ratio. FID is measured
-    ``evals_per_epoch`` times per epoch and its cost is not counted.
+    is the training time until its FID first falls to :math:`F^*`; reported are the medians over
+    seeds and their ratio. The fast pipeline trains ``epochs`` epochs too (so that the final
+    qualities compare, ``final_fid``: medians after ``epochs`` epochs), then on until it reaches
+    :math:`F^*` or ``max_epochs``. FID is measured ``evals_per_epoch`` times per epoch and its cost
+    is not counted.
     """
     images, held_out, source = quality_data(config.limit_images, fid_n)
     steps_per_epoch = len(images) // config.batch_size
@@ -658,12 +659,14 @@ def time_to_quality(
         for seed in seeds:
             trainer = make_trainer("fast", images, replace(config, seed=seed))
             curves["fast"].append(
-                train_until(trainer, score, steps_per_eval, per_eval, max_epochs * evals_per_epoch, stop_below=target)
+                train_until(trainer, score, steps_per_eval, per_eval, max(max_epochs, epochs) * evals_per_epoch,
+                            stop_below=target, min_evals=epochs * evals_per_epoch)
             )
     for name in curves:
         for curve, seed in zip(curves[name], seeds, strict=True):
             curve.seed = seed
     medians = {name: median_seconds_to(cs, target) for name, cs in curves.items()}
+    final = {name: float(np.median([c.fid[epochs * evals_per_epoch - 1] for c in cs])) for name, cs in curves.items()}
     both = np.isfinite(medians["reference"]) and np.isfinite(medians["fast"])
     speedup = medians["reference"] / medians["fast"] if both and medians["fast"] > 0 else None
     return {
@@ -676,6 +679,8 @@ def time_to_quality(
         "target_fid": round(target, 4),
         "median_seconds": {k: (round(v, 3) if np.isfinite(v) else None) for k, v in medians.items()},
         "speedup": round(speedup, 3) if speedup else None,
+        "final_fid": {k: round(v, 4) for k, v in final.items()},
+        "final_not_worse": final["fast"] <= final["reference"],
         "curves": {k: [asdict(c) for c in cs] for k, cs in curves.items()},
     }
 
@@ -694,6 +699,8 @@ def format_quality(report: dict[str, Any]) -> str:
         f"{q['epochs']} epoch(s) (n = {q['fid_n']})",
         f"median training time to the target: reference {show(ref)}, fast {show(fast)}; "
         f"speed-up {q['speedup'] if q['speedup'] else 'n/a'}x",
+        f"FID after {q['epochs']} epoch(s), median: reference {q['final_fid']['reference']:.2f}, fast "
+        f"{q['final_fid']['fast']:.2f} (fast not worse: {q['final_not_worse']})",
     ])
 
 
@@ -710,6 +717,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=10, help="steps between logged lines (all pipelines)")
     p.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: its own choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D of the fast pipeline")
+    p.add_argument("--precision", choices=gh.acceleration.PRECISIONS, default="auto",
+                   help="the fast pipeline's precision (auto: bf16 autocast where the device multiplies bf16 "
+                   "natively)")
     p.add_argument("--limit-images", type=int, default=None, help="use the first N images only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pipelines", nargs="+", choices=PIPELINES, default=list(PIPELINES))
@@ -733,8 +743,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     device = gh.runtime.get_device(args.device)
     return BenchConfig(
         device=str(device), steps=args.steps, warmup=args.warmup, batch_size=args.batch_size, workers=args.workers,
-        log_every=args.log_every, compile=args.compile, limit_images=args.limit_images, seed=args.seed,
-        threads=args.threads,
+        log_every=args.log_every, compile=args.compile, precision=args.precision, limit_images=args.limit_images,
+        seed=args.seed, threads=args.threads,
     )
 
 

@@ -3,11 +3,13 @@
 ``import gan_helpers as gh`` gives ``gh.runtime`` (device, seeds, fast/full mode), ``gh.data``
 (MNIST, Fashion-MNIST, the offline sample, toy distributions, batches), ``gh.models``,
 ``gh.losses``, ``gh.training`` (with ``gh.checkpoints``), ``gh.metrics``, ``gh.plots``, ``gh.widgets`` and
-``gh.exercises``; ``gh.applications`` (inpainting). Importing has no side effects: nothing is
+``gh.exercises``; ``gh.applications`` (inpainting); ``gh.acceleration`` (how training uses the
+device: channels_last, bf16 autocast, fused Adam, ``torch.compile``). Importing has no side effects: nothing is
 downloaded, created or seeded.
 """
 
 from gan_helpers import (
+    acceleration,
     applications,
     checkpoints,
     data,
@@ -24,6 +26,7 @@ from gan_helpers import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "acceleration",
     "applications",
     "checkpoints",
     "data",

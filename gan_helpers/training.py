@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from gan_helpers import checkpoints, losses, metrics, models, runtime
+from gan_helpers import acceleration, checkpoints, losses, metrics, models, runtime
 from gan_helpers.data.batches import DeviceBatches, to_unit_range
 from gan_helpers.data.toy import GaussianMixture, grid_2d, ring_2d
 from gan_helpers.models import MLPDiscriminator, MLPGenerator
@@ -76,6 +76,11 @@ class TrainConfig:
     ``gp_weight`` scales the gradient penalty). ``label_smoothing`` s trains D against real
     targets 1 - s (one-sided). ``conditional=True`` trains a conditional pair, ``G(z, y)`` and
     ``D(x, y)``, on labelled batches (see :func:`train_gan`).
+
+    How the arithmetic runs (:mod:`gan_helpers.acceleration`; the losses and models are the same
+    either way): ``precision`` is ``"auto"`` (bf16 autocast for convolutional models where the
+    device multiplies bf16 natively, else fp32), ``"fp32"`` or ``"bf16"``; ``compile=True`` runs
+    G and D through ``torch.compile`` (worth it on a GPU; the first steps then take tens of seconds).
     """
 
     steps: int = 1000
@@ -92,8 +97,12 @@ class TrainConfig:
     progress: bool = True
     desc: str = "training"
     conditional: bool = False
+    precision: str = "auto"
+    compile: bool = False
 
     def __post_init__(self) -> None:
+        if self.precision not in acceleration.PRECISIONS:
+            raise ValueError(f"Unknown precision {self.precision!r}; choose one of {acceleration.PRECISIONS}.")
         if self.loss not in losses.LOSS_KINDS:
             raise ValueError(f"Unknown loss {self.loss!r}; choose one of {losses.LOSS_KINDS}.")
         if self.conditional and self.loss == "wgan-gp":
@@ -227,9 +236,9 @@ def _check_conditional(G: nn.Module, mistake: str | LoopMistake | None) -> None:
 
 
 def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """Adam for each player with the configured learning rates and betas."""
-    opt_G = torch.optim.Adam(G.parameters(), lr=config.lr_generator, betas=config.betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=config.lr_discriminator, betas=config.betas)
+    """Adam for each player with the configured learning rates and betas (fused on CUDA)."""
+    opt_G = acceleration.adam(G.parameters(), lr=config.lr_generator, betas=config.betas)
+    opt_D = acceleration.adam(D.parameters(), lr=config.lr_discriminator, betas=config.betas)
     return opt_G, opt_D
 
 
@@ -245,8 +254,8 @@ def discriminator_step_loss(
 
     With labels (conditional D) the logits are ``D(x_real, y_real)`` and ``D(x_fake, y_fake)``.
     """
-    logits_real = D(x_real) if y_real is None else D(x_real, y_real)
-    logits_fake = D(x_fake) if y_fake is None else D(x_fake, y_fake)
+    logits_real = (D(x_real) if y_real is None else D(x_real, y_real)).float()  # losses in fp32, also under autocast
+    logits_fake = (D(x_fake) if y_fake is None else D(x_fake, y_fake)).float()
     if config.loss == "wgan-gp":
         loss = losses.wasserstein_d_loss(logits_real, logits_fake)
         loss = loss + config.gp_weight * losses.gradient_penalty(D, x_real, x_fake)
@@ -256,7 +265,7 @@ def discriminator_step_loss(
 
 
 def generator_step_loss(logits_fake: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """G's loss from D's logits on fresh fakes."""
+    """G's loss from D's logits on the fakes (those of D's last step, now scored by the updated D)."""
     if config.loss == "wgan-gp":
         return losses.wasserstein_g_loss(logits_fake)
     return losses.g_loss(logits_fake, config.loss)
@@ -287,13 +296,20 @@ def train_gan(
     grad_norms: bool = False,
     mistake: str | LoopMistake | None = None,
 ) -> History:
-    """Train ``G`` against ``D`` for ``config.steps`` steps and return the :class:`History`.
+    r"""Train ``G`` against ``D`` for ``config.steps`` steps and return the :class:`History`.
 
     ``real`` is a sampler ``real(batch_size) -> Tensor`` or an iterable of batches (one pass =
     one epoch). G must expose ``latent_dim``. Logged every ``log_every`` steps (means over the
     interval, read from the device once per interval): ``loss_d``, ``loss_g``, ``d_real`` and
     ``d_fake`` (mean D(x) and D(G(z)) as probabilities; mean critic scores for WGAN-GP).
     Pass ``history``, ``optimizers`` and ``start_step`` to continue an earlier run.
+
+    One step: D takes ``d_steps`` updates, each on a real batch and fakes :math:`G(z)`,
+    :math:`z \sim \mathcal N(0, I)`, detached so that D's loss moves D alone; then G takes one
+    update on the fakes of D's last update, now scored by the updated D (the fakes are kept with
+    their graph, which saves G a second forward pass). Forward passes run in
+    ``config.precision`` (see :class:`TrainConfig`), losses in fp32 from the logits.
+
     ``grad_norms=True`` also logs ``grad_norm_d`` and ``grad_norm_g``, the L2 norms of all of a
     player's parameter gradients (D's from its last update of the step). ``mistake`` (a name in
     :data:`MISTAKES`) deliberately breaks the loop in one catalogued way, for demonstrations only.
@@ -301,7 +317,7 @@ def train_gan(
     With ``config.conditional`` (Mirza and Osindero 2014) ``real`` yields ``(x, y)`` pairs, G also
     exposes ``num_classes``, and the players are called as ``G(z, y)`` and ``D(x, y)``: D sees real
     images with their labels and fakes with the labels they were drawn for, uniformly
-    (:func:`sample_labels`); G's step draws fresh uniform labels.
+    (:func:`sample_labels`); G's step uses the same fakes and labels.
     """
     config = config or TrainConfig()
     if config.conditional:
@@ -310,6 +326,11 @@ def train_gan(
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G.to(device).train()
     D.to(device).train()
+    precision = acceleration.resolve_precision(config.precision, device, (G, D), config.loss)
+    acceleration.prepare_models(G, D)
+    if config.compile:
+        acceleration.compile_once(G)
+        acceleration.compile_once(D)
     opt_G, opt_D = optimizers if optimizers is not None else make_optimizers(G, D, config)
     history = history if history is not None else History()
     batches = batch_stream(real, config.batch_size, labels=config.conditional)
@@ -324,19 +345,21 @@ def train_gan(
         for _ in range(config.d_steps):
             if config.conditional:
                 x_real, y_real = (t.to(device, non_blocking=True) for t in next(batches))
-                z = sample_noise(x_real.shape[0], G.latent_dim, device)
                 y_fake = sample_labels(x_real.shape[0], G.num_classes, device)
-                x_fake = G(z, y_fake).detach()  # D's step must not send gradients into G
             else:
-                x_real = next(batches).to(device, non_blocking=True)
-                z = sample_noise(x_real.shape[0], G.latent_dim, device)
-                x_fake = G(z).detach() if bug.detach_fake else G(z)  # D's step must not send gradients into G
-                y_real = y_fake = None
-            if bug.d_loss is None:
-                loss_D, logits_real, logits_fake = discriminator_step_loss(D, x_real, x_fake, config, y_real, y_fake)
-            else:
-                logits_real, logits_fake = D(x_real), D(x_fake)
-                loss_D = bug.d_loss(logits_real, logits_fake)
+                x_real, y_real, y_fake = next(batches).to(device, non_blocking=True), None, None
+            x_real = acceleration.to_device_layout(x_real)
+            z = sample_noise(x_real.shape[0], G.latent_dim, device)
+            with acceleration.autocast(precision, device):
+                x_fake = G(z) if y_fake is None else G(z, y_fake)  # G's step reuses it, graph and all
+                x_fake_d = x_fake.detach() if bug.detach_fake else x_fake  # D's step must not send gradients into G
+                if bug.d_loss is None:
+                    loss_D, logits_real, logits_fake = discriminator_step_loss(
+                        D, x_real, x_fake_d, config, y_real, y_fake
+                    )
+                else:
+                    logits_real, logits_fake = D(x_real).float(), D(x_fake_d).float()
+                    loss_D = bug.d_loss(logits_real, logits_fake)
             opt_D.zero_grad(set_to_none=True)
             loss_D.backward()
             opt_D.step()
@@ -344,13 +367,11 @@ def train_gan(
         D.requires_grad_(not bug.freeze_d)  # G's step must not update, or accumulate gradients in, D
         if not bug.freeze_d:
             opt_D.zero_grad(set_to_none=True)
-        z = sample_noise(config.batch_size, G.latent_dim, device)
-        if config.conditional:
-            y_fake = sample_labels(config.batch_size, G.num_classes, device)
-            logits_G = D(G(z, y_fake), y_fake)
-        else:
-            logits_G = D(G(z))
-        loss_G = generator_step_loss(logits_G, config) if bug.g_loss is None else bug.g_loss(logits_G)
+        with acceleration.autocast(precision, device):
+            if not bug.detach_fake:  # D's backward went through G and freed the fakes' graph: draw new ones
+                x_fake = G(sample_noise(config.batch_size, G.latent_dim, device))
+            logits_G = (D(x_fake) if y_fake is None else D(x_fake, y_fake)).float()
+            loss_G = generator_step_loss(logits_G, config) if bug.g_loss is None else bug.g_loss(logits_G)
         if bug.detach_fake:
             opt_G.zero_grad(set_to_none=True)
         loss_G.backward()

@@ -46,6 +46,12 @@ def test_tiny_run_writes_every_field(tmp_path):
         assert r["images_per_s"] == pytest.approx(2 * 16 / r["timed_seconds"], rel=1e-3)
         assert r["seconds_per_epoch"] * r["images_per_s"] == pytest.approx(60_000, rel=1e-3)
         assert r["peak_memory_bytes"] > 2**20 and "RSS" in r["peak_memory_kind"]
+        assert r["precision"] in ("fp32", "bf16")
+    expected = gh.acceleration.resolve_precision(
+        "auto", "cpu", (gh.models.DCGANGenerator(), gh.models.DCGANDiscriminator()), "nonsaturating"
+    )
+    assert report["results"]["fast"]["precision"] == expected  # (b) runs train_gan's defaults
+    assert report["results"]["reference"]["precision"] == report["results"]["reference_data"]["precision"] == "fp32"
     rates = {k: r["images_per_s"] for k, r in report["results"].items()}
     assert report["ratios"]["b/a"] == pytest.approx(rates["fast"] / rates["reference"], rel=1e-2)
     assert report["ratios"]["b/c"] == pytest.approx(rates["fast"] / rates["reference_data"], rel=1e-2)
@@ -165,3 +171,27 @@ def test_time_to_quality_tiny_run(tmp_path, monkeypatch):
     assert len(ref["fid"]) == 1 and q["target_fid"] == pytest.approx(ref["fid"][-1], rel=1e-4)
     assert q["median_seconds"]["reference"] == pytest.approx(ref["seconds"][-1])  # one seed reaches its own level
     assert "held out: the last 100 digits" in q["data"]
+    fast = q["curves"]["fast"][0]
+    assert len(fast["fid"]) >= 1  # trains the reference's epochs at least, for the final comparison
+    assert q["final_fid"] == {"reference": pytest.approx(ref["fid"][0]), "fast": pytest.approx(fast["fid"][0])}
+    assert q["final_not_worse"] == (fast["fid"][0] <= ref["fid"][0])
+
+
+class _CountingTrainer(bench.Trainer):
+    name, device, G = "count", torch.device("cpu"), None
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def train(self, steps: int) -> None:
+        self.steps += steps
+
+
+def test_train_until_stops_at_the_level_but_not_before_min_evals():
+    scores = iter([5.0, 1.0, 1.0, 1.0, 1.0])
+    trainer = _CountingTrainer()
+    curve = bench.train_until(trainer, lambda G: next(scores), 10, 0.5, max_evals=5, stop_below=2.0, min_evals=3)
+    assert curve.fid == [5.0, 1.0, 1.0] and trainer.steps == 30 and curve.epochs == [0.5, 1.0, 1.5]
+    trainer = _CountingTrainer()
+    curve = bench.train_until(trainer, lambda G: 9.0, 10, 0.5, max_evals=4, stop_below=2.0)
+    assert len(curve.fid) == 4 and curve.seconds_to(2.0) == float("inf")
