@@ -638,7 +638,8 @@ def time_to_quality(
     seeds and their ratio. The fast pipeline trains ``epochs`` epochs too (so that the final
     qualities compare, ``final_fid``: medians after ``epochs`` epochs), then on until it reaches
     :math:`F^*` or ``max_epochs``. FID is measured ``evals_per_epoch`` times per epoch and its cost
-    is not counted.
+    is not counted. When the fast pipeline ran in bf16, it is trained again in fp32 (``fast_fp32``)
+    to show what bf16 costs in quality, if anything.
     """
     images, held_out, source = quality_data(config.limit_images, fid_n)
     steps_per_epoch = len(images) // config.batch_size
@@ -656,15 +657,23 @@ def time_to_quality(
             trainer = make_trainer("reference", images, replace(config, seed=seed))
             curves["reference"].append(train_until(trainer, score, steps_per_eval, per_eval, epochs * evals_per_epoch))
         target = target_level(curves["reference"])
+        fast_limit, fast_min = max(max_epochs, epochs) * evals_per_epoch, epochs * evals_per_epoch
+        precisions = set()
         for seed in seeds:
             trainer = make_trainer("fast", images, replace(config, seed=seed))
+            precisions.add(trainer.precision)
             curves["fast"].append(
-                train_until(trainer, score, steps_per_eval, per_eval, max(max_epochs, epochs) * evals_per_epoch,
-                            stop_below=target, min_evals=epochs * evals_per_epoch)
+                train_until(trainer, score, steps_per_eval, per_eval, fast_limit, stop_below=target, min_evals=fast_min)
             )
+        if precisions == {"bf16"}:  # the same pipeline in fp32: what bf16 costs in quality, if anything
+            curves["fast_fp32"] = [
+                train_until(make_trainer("fast", images, replace(config, seed=seed, precision="fp32")), score,
+                            steps_per_eval, per_eval, fast_limit, stop_below=target, min_evals=fast_min)
+                for seed in seeds
+            ]
     for name in curves:
         for curve, seed in zip(curves[name], seeds, strict=True):
-            curve.seed = seed
+            curve.pipeline, curve.seed = name, seed
     medians = {name: median_seconds_to(cs, target) for name, cs in curves.items()}
     final = {name: float(np.median([c.fid[epochs * evals_per_epoch - 1] for c in cs])) for name, cs in curves.items()}
     both = np.isfinite(medians["reference"]) and np.isfinite(medians["fast"])
@@ -676,6 +685,7 @@ def time_to_quality(
         "fid_n": fid_n,
         "evals_per_epoch": evals_per_epoch,
         "max_epochs": max_epochs,
+        "fast_precision": sorted(precisions)[0],
         "target_fid": round(target, 4),
         "median_seconds": {k: (round(v, 3) if np.isfinite(v) else None) for k, v in medians.items()},
         "speedup": round(speedup, 3) if speedup else None,
@@ -700,7 +710,9 @@ def format_quality(report: dict[str, Any]) -> str:
         f"median training time to the target: reference {show(ref)}, fast {show(fast)}; "
         f"speed-up {q['speedup'] if q['speedup'] else 'n/a'}x",
         f"FID after {q['epochs']} epoch(s), median: reference {q['final_fid']['reference']:.2f}, fast "
-        f"{q['final_fid']['fast']:.2f} (fast not worse: {q['final_not_worse']})",
+        f"{q['final_fid']['fast']:.2f} (fast, {q['fast_precision']}, not worse: {q['final_not_worse']})",
+        *([f"fast in fp32: median time {show(q['median_seconds']['fast_fp32'])}, FID after {q['epochs']} epoch(s) "
+           f"{q['final_fid']['fast_fp32']:.2f}"] if "fast_fp32" in q["final_fid"] else []),
     ])
 
 

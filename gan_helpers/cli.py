@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+PRECISION_CHOICES = ("auto", "fp32", "bf16")  # gan_helpers.acceleration.PRECISIONS, without importing torch here
+
 __all__ = ["build_parser", "main"]
 
 
@@ -72,6 +74,9 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit-images", type=int, default=None, help="train on the first N images only (tests)")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="fewer steps per epoch (tests)")
     p.add_argument("--log-every", type=int, default=10, help="steps between logged means")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                   help="auto: bf16 autocast where the device multiplies bf16 natively (CUDA, AMX CPUs), else fp32")
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D (worth it on a GPU)")
     p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
     p.add_argument("--overwrite", action="store_true", help="start again even if --out holds a checkpoint")
     p.add_argument("--export", type=Path, default=None, help="also write small float16 weights (G and D) here")
@@ -157,7 +162,7 @@ def _summary(
 
     import torch
 
-    from gan_helpers import models
+    from gan_helpers import acceleration, models
 
     h = run.history
     seconds = [float(s) for s in h["epoch_seconds"]] if "epoch_seconds" in h else []
@@ -175,6 +180,8 @@ def _summary(
         "steps": run.step,
         "batch_size": run.config.batch_size,
         "lr": run.config.lr,
+        "precision": acceleration.resolve_precision(run.config.precision, device, (run.G, run.D), run.config.loss),
+        "compile": run.config.compile,
         "seconds_total": round(run.seconds, 1),
         "seconds_per_epoch": round(sum(seconds) / len(seconds), 2) if seconds else None,
         "images_per_s": round(sum(rates) / len(rates), 1) if rates else None,
@@ -212,6 +219,8 @@ def _run_train(args: argparse.Namespace) -> int:
         log_every=args.log_every,
         progress=not args.no_progress,
         conditional=args.model == "cdcgan",
+        precision=args.precision,
+        compile=args.compile,
     )
     if (out / training.CHECKPOINT_NAME).exists() and not (args.resume or args.overwrite):
         print(f"{out} already holds a checkpoint: add --resume to continue it, or --overwrite.", file=sys.stderr)

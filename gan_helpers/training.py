@@ -1375,10 +1375,10 @@ def fit(
                 progress.epoch_done(run)
                 if diagnostics and not collapse_warned:
                     collapse_warned = _warn_if_collapsed(list(run.history["diversity"]))
+                for callback in epoch_callbacks:  # before saving, so that what they log is in the checkpoint
+                    callback(run)
                 if path is not None:
                     save_run(run, path, batches.generator)
-                for callback in epoch_callbacks:
-                    callback(run)
         finally:
             progress.close()
     return run

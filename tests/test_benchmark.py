@@ -173,7 +173,14 @@ def test_time_to_quality_tiny_run(tmp_path, monkeypatch):
     assert "held out: the last 100 digits" in q["data"]
     fast = q["curves"]["fast"][0]
     assert len(fast["fid"]) >= 1  # trains the reference's epochs at least, for the final comparison
-    assert q["final_fid"] == {"reference": pytest.approx(ref["fid"][0]), "fast": pytest.approx(fast["fid"][0])}
+    assert q["final_fid"]["reference"] == pytest.approx(ref["fid"][0])
+    assert q["final_fid"]["fast"] == pytest.approx(fast["fid"][0])
+    native = gh.acceleration.bf16_is_fast("cpu")
+    assert q["fast_precision"] == ("bf16" if native else "fp32")
+    assert ("fast_fp32" in q["curves"]) == native  # bf16 runs are repeated in fp32 to show what bf16 costs
+    if native:
+        assert q["curves"]["fast_fp32"][0]["pipeline"] == "fast_fp32"
+        assert q["final_fid"]["fast_fp32"] == pytest.approx(q["curves"]["fast_fp32"][0]["fid"][0])
     assert q["final_not_worse"] == (fast["fid"][0] <= ref["fid"][0])
 
 

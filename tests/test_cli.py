@@ -65,6 +65,16 @@ def test_python_dash_m_runs_the_mlp_gan(tmp_path):
     assert isinstance(run.G, gh.models.MLPImageGenerator)
 
 
+def test_precision_and_compile_reach_the_training_config(tmp_path):
+    assert cli.PRECISION_CHOICES == gh.acceleration.PRECISIONS
+    out = tmp_path / "run"
+    assert _train("dcgan", "--epochs", "1", "--out", str(out), "--width", "4", *TINY, "--precision", "fp32") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["precision"] == "fp32" and summary["compile"] is False
+    run, _ = gh.training.load_run(out)
+    assert run.config.precision == "fp32"
+
+
 def test_unknown_model_is_refused_with_the_choices(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "resnet"])

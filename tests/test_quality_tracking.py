@@ -14,7 +14,7 @@ import gan_helpers as gh
 IMAGES = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(42))
 
 
-def _tiny_run(epoch_callbacks=()):
+def _tiny_run(epoch_callbacks=(), out_dir=None):
     """Tiny DCGAN, 2 epochs of 4 batches of 16 random 'images'."""
     gh.runtime.seed_everything(0)
     batches = gh.data.DeviceBatches(IMAGES, batch_size=16)
@@ -23,7 +23,7 @@ def _tiny_run(epoch_callbacks=()):
     config = gh.training.TrainConfig(batch_size=16, log_every=2, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gh.training.TrainingWarning)  # tiny models trip the diagnostics
-        return gh.training.fit(G, D, batches, config, epochs=2, epoch_callbacks=epoch_callbacks)
+        return gh.training.fit(G, D, batches, config, epochs=2, epoch_callbacks=epoch_callbacks, out_dir=out_dir)
 
 
 def _classifier():
@@ -48,6 +48,12 @@ def test_tracker_logs_fid_and_coverage_once_per_epoch_and_matches_a_direct_compu
     assert h.last("classes_covered") == coverage.classes_covered
     assert h.last("kl_from_uniform") == pytest.approx(coverage.kl_from_uniform, rel=1e-9)
     assert tracker.measure(run.G)["fid"] == pytest.approx(h.last("fid"), rel=1e-9)
+
+
+def test_the_checkpoint_holds_the_last_epochs_quality(tmp_path):
+    run = _tiny_run([gh.training.QualityTracker(_classifier(), IMAGES, n=20)], out_dir=tmp_path)
+    saved, _ = gh.training.load_run(tmp_path)
+    assert list(saved.history["fid"]) == list(run.history["fid"]) and len(saved.history["fid"]) == 2
 
 
 def test_tracking_does_not_change_training():
