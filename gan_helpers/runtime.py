@@ -13,6 +13,8 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from gan_helpers import acceleration
+
 __all__ = [
     "DEVICE_ENV",
     "FAST_ENV",
@@ -115,6 +117,8 @@ class RuntimeInfo:
     device_name: str
     fast_mode: bool
     threads: int
+    conv_precision: str  # what TrainConfig(precision="auto") gives convolutional GANs on this device
+
 
 
 def describe() -> RuntimeInfo:
@@ -134,6 +138,7 @@ def describe() -> RuntimeInfo:
         device_name=device_name,
         fast_mode=is_fast_mode(),
         threads=torch.get_num_threads(),
+        conv_precision="bf16" if acceleration.bf16_is_fast(device) else "fp32",
     )
 
 

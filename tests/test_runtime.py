@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import gan_helpers as gh
 from gan_helpers import runtime
 
 
@@ -79,3 +80,6 @@ def test_describe_reports_versions_and_mode(monkeypatch):
     monkeypatch.setenv(runtime.FAST_ENV, "1")
     info = runtime.describe()
     assert info.torch == torch.__version__ and info.fast_mode is True and info.threads >= 1
+    G, D = gh.models.DCGANGenerator(8, width=4), gh.models.DCGANDiscriminator(width=4)
+    expected = gh.acceleration.resolve_precision("auto", info.device, (G, D), "nonsaturating")
+    assert info.conv_precision == expected  # what train_gan will do, said before it does it
