@@ -219,6 +219,11 @@ def plot_training_history(history: Any, title: str | None = None, figsize: tuple
     return fig
 
 
+def _evenly_spaced_indices(length: int, num: int) -> np.ndarray:
+    """At most ``num`` indices into ``range(length)``, evenly spaced, always with the first and the last."""
+    return np.unique(np.linspace(0, length - 1, min(num, length)).round().astype(int))
+
+
 def plot_sample_evolution(
     samples: Sequence[torch.Tensor] | torch.Tensor,
     epochs: Sequence[int],
@@ -233,7 +238,7 @@ def plot_sample_evolution(
     """
     if len(samples) != len(epochs) or len(samples) == 0:
         raise ValueError(f"need one sample batch per epoch, got {len(samples)} batches and {len(epochs)} epochs")
-    rows = np.unique(np.linspace(0, len(samples) - 1, min(max_rows, len(samples))).round().astype(int))
+    rows = _evenly_spaced_indices(len(samples), max_rows)
     fig, axes = plt.subplots(len(rows), 1, figsize=(scale * num_images + 0.8, scale * len(rows) + 0.3), squeeze=False)
     for ax, i in zip(axes[:, 0], rows, strict=True):
         show_images(samples[i][:num_images], nrow=num_images, ax=ax)
@@ -259,7 +264,7 @@ def animate_samples(
     """
     if len(samples) != len(epochs) or len(samples) == 0:
         raise ValueError(f"need one sample batch per epoch, got {len(samples)} batches and {len(epochs)} epochs")
-    frames = np.unique(np.linspace(0, len(samples) - 1, min(max_frames, len(samples))).round().astype(int))
+    frames = _evenly_spaced_indices(len(samples), max_frames)
     grids = [make_grid(samples[i][:num_images], nrow=nrow).numpy() for i in frames]  # (C, H', W') each
     fig, ax = plt.subplots(figsize=(grids[0].shape[2] / 40, grids[0].shape[1] / 40 + 0.3), dpi=dpi)
     gray = grids[0].shape[0] == 1
@@ -683,8 +688,7 @@ def _evenly_spaced(items: Sequence[Any], num: int) -> list[Any]:
     """``num`` items spread evenly over ``items``, always including the first and the last."""
     if not items:
         raise ValueError("nothing to draw: pass a SnapshotRecorder1D's .snapshots after training")
-    index = np.unique(np.linspace(0, len(items) - 1, min(num, len(items))).round().astype(int))
-    return [items[i] for i in index]
+    return [items[i] for i in _evenly_spaced_indices(len(items), num)]
 
 
 def plot_gan_1d_snapshots(
