@@ -88,11 +88,14 @@ def autocast(precision: str, device: torch.device | str) -> contextlib.AbstractC
     raise ValueError(f"autocast takes a resolved precision, 'fp32' or 'bf16', not {precision!r}")
 
 
-def prepare_models(*models: nn.Module) -> None:
-    """Store the weights of convolutional ``models`` channels_last, in place (the same parameter objects).
+def prepare_models(*models: nn.Module, device: torch.device | str) -> None:
+    """Store the weights of convolutional ``models`` channels_last, in place, on a CPU or CUDA ``device``.
 
-    Idempotent, and harmless to optimisers built before: they hold the same parameters.
+    Idempotent, and harmless to optimisers built before: they hold the same parameter objects.
+    Other devices (Apple's MPS) keep the default layout, which their kernels are written for.
     """
+    if torch.device(device).type not in ("cpu", "cuda"):
+        return
     for model in models:
         if has_convolutions(model):
             model.to(memory_format=torch.channels_last)

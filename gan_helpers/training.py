@@ -327,7 +327,7 @@ def train_gan(
     G.to(device).train()
     D.to(device).train()
     precision = acceleration.resolve_precision(config.precision, device, (G, D), config.loss)
-    acceleration.prepare_models(G, D)
+    acceleration.prepare_models(G, D, device=device)
     if config.compile:
         acceleration.compile_once(G)
         acceleration.compile_once(D)

@@ -126,9 +126,11 @@ def test_bf16_and_fp32_steps_compute_the_same_losses_up_to_bf16_rounding():
 def test_prepare_models_makes_conv_weights_channels_last_in_place_and_leaves_mlps():
     G, D = _tiny_dcgan()
     params = list(G.parameters())
-    acceleration.prepare_models(G, D)
+    conv = [m for m in D.modules() if isinstance(m, nn.Conv2d)][1]  # C_in > 1: the two layouts differ
+    acceleration.prepare_models(G, D, device="meta")  # a device without channels_last kernels: left alone
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    acceleration.prepare_models(G, D, device="cpu")
     assert [id(p) for p in G.parameters()] == [id(p) for p in params]  # optimisers built before still hold them
-    conv = next(m for m in D.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert not acceleration.has_convolutions(gh.models.MLPDiscriminator(2))
     x = _real(2)
@@ -141,7 +143,7 @@ def test_prepare_models_makes_conv_weights_channels_last_in_place_and_leaves_mlp
 def test_channels_last_gives_the_same_outputs():
     G, D = _tiny_dcgan()
     G_cl, D_cl = copy.deepcopy(G), copy.deepcopy(D)
-    acceleration.prepare_models(G_cl, D_cl)
+    acceleration.prepare_models(G_cl, D_cl, device="cpu")
     z, x = torch.randn(4, LATENT), _real(4)
     torch.testing.assert_close(G_cl(z), G(z), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(D_cl(acceleration.to_device_layout(x)), D(x), rtol=1e-5, atol=1e-5)
