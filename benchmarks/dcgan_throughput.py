@@ -377,7 +377,9 @@ class FastTrainer(Trainer):
             progress=False, precision=config.precision, compile=config.compile,
         )
         self.opt_G, self.opt_D = gh.training.make_optimizers(self.G, self.D, self.train_config)
-        self.precision = gh.acceleration.resolve_precision(config.precision, device, (self.G, self.D), "nonsaturating")
+        self.precision = gh.acceleration.resolve_precision(  # what train_gan will run in
+            config.precision, device, (self.G, self.D), self.train_config.loss
+        )
         self.history = gh.training.History()
         self.step = 0
 
@@ -658,14 +660,13 @@ def time_to_quality(
             curves["reference"].append(train_until(trainer, score, steps_per_eval, per_eval, epochs * evals_per_epoch))
         target = target_level(curves["reference"])
         fast_limit, fast_min = max(max_epochs, epochs) * evals_per_epoch, epochs * evals_per_epoch
-        precisions = set()
         for seed in seeds:
             trainer = make_trainer("fast", images, replace(config, seed=seed))
-            precisions.add(trainer.precision)
+            fast_precision = trainer.precision  # the same for every seed: it depends on the device only
             curves["fast"].append(
                 train_until(trainer, score, steps_per_eval, per_eval, fast_limit, stop_below=target, min_evals=fast_min)
             )
-        if precisions == {"bf16"}:  # the same pipeline in fp32: what bf16 costs in quality, if anything
+        if fast_precision == "bf16":  # the same pipeline in fp32: what bf16 costs in quality, if anything
             curves["fast_fp32"] = [
                 train_until(make_trainer("fast", images, replace(config, seed=seed, precision="fp32")), score,
                             steps_per_eval, per_eval, fast_limit, stop_below=target, min_evals=fast_min)
@@ -685,7 +686,7 @@ def time_to_quality(
         "fid_n": fid_n,
         "evals_per_epoch": evals_per_epoch,
         "max_epochs": max_epochs,
-        "fast_precision": sorted(precisions)[0],
+        "fast_precision": fast_precision,
         "target_fid": round(target, 4),
         "median_seconds": {k: (round(v, 3) if np.isfinite(v) else None) for k, v in medians.items()},
         "speedup": round(speedup, 3) if speedup else None,

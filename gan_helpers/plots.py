@@ -219,6 +219,11 @@ def plot_training_history(history: Any, title: str | None = None, figsize: tuple
     return fig
 
 
+def _check_one_batch_per_epoch(samples: Sequence[torch.Tensor] | torch.Tensor, epochs: Sequence[int]) -> None:
+    if len(samples) != len(epochs) or len(samples) == 0:
+        raise ValueError(f"need one sample batch per epoch, got {len(samples)} batches and {len(epochs)} epochs")
+
+
 def _evenly_spaced_indices(length: int, num: int) -> np.ndarray:
     """At most ``num`` indices into ``range(length)``, evenly spaced, always with the first and the last."""
     return np.unique(np.linspace(0, length - 1, min(num, length)).round().astype(int))
@@ -236,8 +241,7 @@ def plot_sample_evolution(
     ``samples[i]`` is a batch ``(n, C, H, W)`` drawn after epoch ``epochs[i]``; each row is one epoch,
     each column one noise vector, so a column shows one ``z``'s image improving.
     """
-    if len(samples) != len(epochs) or len(samples) == 0:
-        raise ValueError(f"need one sample batch per epoch, got {len(samples)} batches and {len(epochs)} epochs")
+    _check_one_batch_per_epoch(samples, epochs)
     rows = _evenly_spaced_indices(len(samples), max_rows)
     fig, axes = plt.subplots(len(rows), 1, figsize=(scale * num_images + 0.8, scale * len(rows) + 0.3), squeeze=False)
     for ax, i in zip(axes[:, 0], rows, strict=True):
@@ -262,8 +266,7 @@ def animate_samples(
 
     Show it with ``IPython.display.HTML(anim.to_jshtml())``; the figure itself is closed.
     """
-    if len(samples) != len(epochs) or len(samples) == 0:
-        raise ValueError(f"need one sample batch per epoch, got {len(samples)} batches and {len(epochs)} epochs")
+    _check_one_batch_per_epoch(samples, epochs)
     frames = _evenly_spaced_indices(len(samples), max_frames)
     grids = [make_grid(samples[i][:num_images], nrow=nrow).numpy() for i in frames]  # (C, H', W') each
     fig, ax = plt.subplots(figsize=(grids[0].shape[2] / 40, grids[0].shape[1] / 40 + 0.3), dpi=dpi)
