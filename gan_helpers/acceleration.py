@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -32,6 +32,7 @@ __all__ = [
     "compile_once",
     "has_convolutions",
     "prepare_models",
+    "prepare_training",
     "resolve_precision",
     "to_device_layout",
 ]
@@ -124,3 +125,20 @@ def compile_once(model: nn.Module) -> None:
     if model not in _COMPILED:
         model.compile()
         _COMPILED.add(model)
+
+
+def prepare_training(
+    G: nn.Module, D: nn.Module, *, precision: str, loss: str, compile: bool, device: torch.device | str
+) -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """Apply the speed-ups around a training loop and return the context its forward passes run in.
+
+    Resolves ``precision`` (:func:`resolve_precision`), stores convolution weights channels_last
+    (:func:`prepare_models`) and, with ``compile``, compiles G and D once (:func:`compile_once`).
+    The returned factory gives a fresh :func:`autocast` context: ``with forward(): logits = D(x)``.
+    """
+    resolved = resolve_precision(precision, device, (G, D), loss)
+    prepare_models(G, D, device=device)
+    if compile:
+        compile_once(G)
+        compile_once(D)
+    return lambda: autocast(resolved, device)

@@ -1,4 +1,4 @@
-r"""Applications of a trained G: class-conditional sampling and its label fidelity; inpainting by latent optimisation.
+r"""Applications of a trained G: label fidelity of a conditional G, augmentation; inpainting by latent optimisation.
 
 A mask :math:`m` has the image's shape (or broadcasts to it): 1 where a pixel is visible, 0 where it
 is missing. Inpainting looks for the latent vector whose image agrees with the visible pixels,
@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from gan_helpers import metrics, models, training
+from gan_helpers import metrics
+from gan_helpers.classifier import MNISTClassifier, train_classifier
+from gan_helpers.sampling import sample, to_uint8
 
 __all__ = [
     "Inpainting",
@@ -36,7 +38,6 @@ __all__ = [
     "nearest_neighbour_fill",
     "psnr",
     "random_pixel_mask",
-    "sample_conditional",
     "within_class_diversity",
 ]
 
@@ -225,31 +226,6 @@ def nearest_neighbour_fill(
 # --- Conditional G: samples of asked classes, and how often a classifier agrees with the asked label ---
 
 
-@torch.no_grad()
-def sample_conditional(
-    G: nn.Module, labels: torch.Tensor, seed: int = 0, batch_size: int = 500, truncation: float = 1.0
-) -> torch.Tensor:
-    r"""Images ``G(z, y)`` for the given ``labels`` ``(N,)``, as ``(N, C, H, W)`` on the CPU.
-
-    :math:`z = \text{truncation} \cdot \varepsilon`, :math:`\varepsilon \sim N(0, I)` from a generator
-    seeded by ``seed`` (drawn on the CPU, so the same on every device). G runs in eval mode under
-    ``torch.no_grad()``; its mode is restored after.
-    """
-    labels = torch.as_tensor(labels)
-    noise = torch.randn(len(labels), G.latent_dim, generator=torch.Generator().manual_seed(seed)) * truncation
-    device = next(G.parameters()).device
-    was_training = G.training
-    G.eval()
-    try:
-        out = [
-            G(noise[i : i + batch_size].to(device), labels[i : i + batch_size].to(device)).float().cpu()
-            for i in range(0, len(labels), batch_size)
-        ]
-    finally:
-        G.train(was_training)
-    return torch.cat(out)
-
-
 class LabelFidelity(NamedTuple):
     """How often a classifier reads the asked label in a conditional G's samples."""
 
@@ -269,7 +245,7 @@ def label_fidelity(G: nn.Module, classifier: nn.Module, per_class: int = 100, se
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     num_classes = G.num_classes
     asked = torch.arange(num_classes).repeat_interleave(per_class)  # (K * n,)
-    predicted = metrics.classify(classifier, sample_conditional(G, asked, seed=seed))
+    predicted = metrics.classify(classifier, sample(G, seed=seed, labels=asked))
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     confusion.index_put_((asked, predicted), torch.ones_like(asked), accumulate=True)
     per_class_share = confusion.diagonal().double() / per_class
@@ -295,7 +271,7 @@ def fid_per_class(
         real = torch.as_tensor(real_images)[real_labels == k]
         if len(real) < 2:
             raise ValueError(f"class {k} has {len(real)} real images; FID needs at least 2 per class")
-        fake = sample_conditional(G, torch.full((per_class,), k), seed=seed + k)
+        fake = sample(G, seed=seed + k, labels=torch.full((per_class,), k))
         real_features = metrics.extract_features(classifier, real)
         scores.append(metrics.fid(real_features, metrics.extract_features(classifier, fake)))
     return [float(np.round(s, 6)) for s in scores]
@@ -328,10 +304,10 @@ def augmentation_run(
     seed: int = 0,
     channels: tuple[int, int] = (8, 16),
 ) -> float:
-    r"""Test accuracy of a small :class:`~gan_helpers.models.MNISTClassifier` trained on real uint8 digits
+    r"""Test accuracy of a small :class:`~gan_helpers.classifier.MNISTClassifier` trained on real uint8 digits
     ``images`` plus ``synthetic_per_class`` samples :math:`G(z, k)` of every class :math:`k` (as uint8).
 
-    Training is :func:`gan_helpers.training.train_classifier` (with its random affine augmentation),
+    Training is :func:`gan_helpers.classifier.train_classifier` (with its random affine augmentation),
     seeded by ``seed`` for the weights, the batches and the synthetic noise.
     """
     train_x, train_y = torch.as_tensor(images), torch.as_tensor(labels).long()
@@ -339,11 +315,11 @@ def augmentation_run(
         if G is None:
             raise ValueError("synthetic_per_class > 0 needs a conditional G")
         asked = torch.arange(G.num_classes).repeat_interleave(synthetic_per_class)
-        fake = training.to_uint8(sample_conditional(G, asked, seed=10_000 + seed))[:, 0]  # (M, 28, 28) uint8
+        fake = to_uint8(sample(G, seed=10_000 + seed, labels=asked))[:, 0]  # (M, 28, 28) uint8
         train_x, train_y = torch.cat([train_x, fake]), torch.cat([train_y, asked])
     torch.manual_seed(seed)
-    model = models.MNISTClassifier(channels=channels, feature_dim=64)
-    training.train_classifier(model, train_x, train_y, epochs=epochs, seed=seed, progress=False, device="cpu")
+    model = MNISTClassifier(channels=channels, feature_dim=64)
+    train_classifier(model, train_x, train_y, epochs=epochs, seed=seed, progress=False, device="cpu")
     return metrics.classifier_accuracy(model, test_images, test_labels)
 
 
@@ -381,6 +357,6 @@ def within_class_diversity(
     ratios = []
     for k in range(G.num_classes):
         real = metrics.as_unit_images(torch.as_tensor(real_images)[real_labels == k][:per_class])
-        fake = sample_conditional(G, torch.full((per_class,), k), seed=seed + k)
+        fake = sample(G, seed=seed + k, labels=torch.full((per_class,), k))
         ratios.append(metrics.diversity_ratio(fake, real))
     return torch.tensor(ratios, dtype=torch.float64)

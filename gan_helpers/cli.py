@@ -50,7 +50,7 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="train an image GAN (DCGAN or the fully connected GAN) on MNIST",
-        description="Train with the same code as the notebooks (gan_helpers.training.fit). Writes "
+        description="Train with the same code as the notebooks (gan_helpers.training.train_epochs). Writes "
         "OUT/checkpoint.pt after every epoch (and on Ctrl-C), OUT/samples/epoch_NNN.png and "
         "OUT/summary.json. A notebook loads the run with gh.training.load_run(OUT).",
     )
@@ -137,21 +137,25 @@ def _device_name(device: Any) -> str:
     return str(device)
 
 
-def _report_epoch(run: Any, epochs: int, samples_dir: Path) -> None:
-    """Write the PNGs of sample grids not yet written and print one line about the epoch."""
-    from gan_helpers import plots
+def _epoch_report(epochs: int, samples_dir: Path) -> Any:
+    """A training callback that, after each epoch, writes the sample-grid PNGs not yet written and prints one line."""
+    from gan_helpers import plots, training
 
-    for epoch, images in zip(run.sample_epochs, run.samples, strict=True):
-        png = samples_dir / f"epoch_{epoch:03d}.png"
-        if not png.exists():
-            plots.save_image_grid(images, png)
-    h = run.history
-    print(
-        f"epoch {run.epoch}/{epochs}: {h.last('epoch_seconds'):.1f} s, {h.last('images_per_s'):.0f} images/s, "
-        f"loss_d {h.last('loss_d'):.3f}, loss_g {h.last('loss_g'):.3f}, D(x) {h.last('d_real'):.2f}, "
-        f"D(G(z)) {h.last('d_fake'):.2f}, diversity {h.last('diversity'):.2f}",
-        flush=True,
-    )
+    class EpochReportCallback(training.Callback):
+        def on_epoch_end(self, run: Any) -> None:
+            for epoch, images in zip(run.sample_epochs, run.samples, strict=True):
+                png = samples_dir / f"epoch_{epoch:03d}.png"
+                if not png.exists():
+                    plots.save_image_grid(images, png)
+            h = run.history
+            print(
+                f"epoch {run.epoch}/{epochs}: {h.last('epoch_seconds'):.1f} s, {h.last('images_per_s'):.0f} images/s, "
+                f"loss_d {h.last('loss_d'):.3f}, loss_g {h.last('loss_g'):.3f}, D(x) {h.last('d_real'):.2f}, "
+                f"D(G(z)) {h.last('d_fake'):.2f}, diversity {h.last('diversity'):.2f}",
+                flush=True,
+            )
+
+    return EpochReportCallback()
 
 
 def _summary(
@@ -178,7 +182,7 @@ def _summary(
         "data": f"{info.name} {info.split}: {num_images:,} images, {info.source}",
         "epochs": run.epoch,
         "steps": run.step,
-        "batch_size": run.config.batch_size,
+        "batch_size": args.batch_size,
         "lr": run.config.lr,
         "precision": acceleration.resolve_precision(run.config.precision, device, (run.G, run.D), run.config.loss),
         "compile": run.config.compile,
@@ -213,19 +217,11 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"device: {_device_name(device)}; run folder: {out}", flush=True)
     batches = data.DeviceBatches(images, labels=labels, batch_size=args.batch_size, device=device)
     G, D = _build_gan(args, tuple(batches.images.shape[1:]))
-    config = training.TrainConfig(
-        batch_size=args.batch_size,
-        lr=args.lr,
-        log_every=args.log_every,
-        progress=not args.no_progress,
-        conditional=args.model == "cdcgan",
-        precision=args.precision,
-        compile=args.compile,
-    )
+    config = training.TrainConfig(lr=args.lr, log_every=args.log_every, precision=args.precision, compile=args.compile)
     if (out / training.CHECKPOINT_NAME).exists() and not (args.resume or args.overwrite):
         print(f"{out} already holds a checkpoint: add --resume to continue it, or --overwrite.", file=sys.stderr)
         return 2
-    run = training.fit(
+    run = training.train_epochs(
         G,
         D,
         batches,
@@ -234,8 +230,9 @@ def _run_train(args: argparse.Namespace) -> int:
         out_dir=out,
         resume=args.resume,
         overwrite=args.overwrite,
-        epoch_callbacks=[lambda r: _report_epoch(r, args.epochs, out / "samples")],
+        callbacks=[_epoch_report(args.epochs, out / "samples")],
         steps_per_epoch=args.steps_per_epoch,
+        progress=not args.no_progress,
     )
     if run.interrupted:
         print(f"Interrupted; continue with: python -m gan_helpers {' '.join(args.argv)} --resume")

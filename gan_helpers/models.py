@@ -11,9 +11,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from gan_helpers import checkpoints
+
 __all__ = [
     "BUILDABLE",
     "PRETRAINED",
+    "ConditionalDCGANDiscriminator",
+    "ConditionalDCGANGenerator",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "MLPDiscriminator",
@@ -23,7 +27,10 @@ __all__ = [
     "MinibatchStdDev",
     "Pretrained",
     "build_model",
+    "check_labels",
+    "conditional_from_unconditional",
     "count_parameters",
+    "cycling_labels",
     "dcgan_plan",
     "export_weights",
     "init_dcgan_weights",
@@ -337,233 +344,6 @@ def init_dcgan_weights(model: nn.Module, std: float = 0.02) -> nn.Module:
     return model
 
 
-# --- Rebuilding models from plain data, and the shipped pretrained weights ---
-
-#: Classes that :func:`build_model` may rebuild from a checkpoint (never arbitrary code).
-BUILDABLE = ("DCGANDiscriminator", "DCGANGenerator", "MLPImageDiscriminator", "MLPImageGenerator")
-
-#: The shipped weights: name -> file under ``data/weights``.
-PRETRAINED = {"dcgan": "dcgan_mnist.pt", "mlp": "mlp_gan_mnist.pt"}
-
-
-def model_spec(model: nn.Module) -> dict[str, Any]:
-    """``{"class": name, "kwargs": {...}}``: plain data from which :func:`build_model` rebuilds ``model``."""
-    name = type(model).__name__
-    if name not in BUILDABLE or not hasattr(model, "hparams"):
-        raise ValueError(f"{name} cannot be described for a checkpoint; supported: {BUILDABLE}")
-    return {"class": name, "kwargs": dict(model.hparams)}
-
-
-def build_model(spec: dict[str, Any]) -> nn.Module:
-    """A fresh model from a :func:`model_spec` dictionary (only the classes in ``BUILDABLE``)."""
-    name = spec.get("class")
-    if name not in BUILDABLE:
-        raise ValueError(f"Unknown model class {name!r} in the spec; supported: {BUILDABLE}")
-    return globals()[name](**spec["kwargs"])
-
-
-def weights_dir() -> Path:
-    """The folder of the shipped weights, ``<repository>/data/weights``."""
-    return Path(__file__).resolve().parents[1] / "data" / "weights"
-
-
-class Pretrained(NamedTuple):
-    """A shipped GAN: ``G`` and ``D`` in eval mode, and ``info`` on how they were made."""
-
-    G: nn.Module
-    D: nn.Module
-    info: dict[str, Any]
-
-
-def export_weights(
-    G: nn.Module, D: nn.Module, path: str | os.PathLike[str], info: dict[str, Any] | None = None, half: bool = True
-) -> Path:
-    """Write G and D (specs and weights, float16 when ``half``) and ``info`` to ``path``, atomically.
-
-    The file holds only tensors, strings and numbers, so :func:`load_pretrained` reads it with
-    ``torch.load(..., weights_only=True)``.
-    """
-
-    def pack(model: nn.Module) -> dict[str, Any]:
-        state = {
-            k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
-            for k, v in model.state_dict().items()
-        }
-        return {**model_spec(model), "state_dict": state}
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": "gan_helpers.weights/1", "G": pack(G), "D": pack(D), "info": dict(info or {})}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # a crash mid-write never leaves a half-written file
-    return path
-
-
-def load_weights(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> Pretrained:
-    """Load a file written by :func:`export_weights` (``weights_only=True``): G and D in eval mode, float32."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No weights file at {path}. Check the path, or train a model and export it.")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != "gan_helpers.weights/1":
-        raise ValueError(f"{path} is not a gan_helpers weights file (format {payload.get('format')!r}).")
-    models = []
-    for part in ("G", "D"):
-        model = build_model(payload[part])
-        state = {k: v.float() if v.is_floating_point() else v for k, v in payload[part]["state_dict"].items()}
-        model.load_state_dict(state)
-        models.append(model.to(device).eval())
-    return Pretrained(models[0], models[1], payload["info"])
-
-
-def load_pretrained(
-    name: str = "dcgan", root: str | os.PathLike[str] | None = None, device: torch.device | str = "cpu"
-) -> Pretrained:
-    """The shipped GAN trained on MNIST: ``G, D, info = gh.models.load_pretrained("dcgan")``.
-
-    ``name`` is ``"dcgan"`` or ``"mlp"``; ``root`` is the folder of the weight files (default
-    :func:`weights_dir`). ``info`` records how the weights were made (command, device, data,
-    epochs, date). Loading uses ``weights_only=True``: no pickled code runs.
-    """
-    if name not in PRETRAINED:
-        raise ValueError(f"No shipped weights named {name!r}; available: {sorted(PRETRAINED)}")
-    folder = Path(root) if root is not None else weights_dir()
-    return load_weights(folder / PRETRAINED[name], device=device)
-
-
-# --- MNIST classifier: the feature space of the evaluation metrics (FID, precision/recall, coverage) ---
-
-#: File name of the shipped classifier weights in :func:`weights_dir`.
-CLASSIFIER_WEIGHTS = "mnist_classifier.pt"
-
-
-class MNISTClassifier(nn.Module):
-    r"""A LeNet-style digit classifier whose penultimate layer is the feature space of the metrics.
-
-    ``conv 5x5 -> ReLU -> maxpool 2 -> conv 5x5 -> ReLU -> maxpool 2 -> linear -> ReLU`` gives the
-    features :math:`\phi(x) \in \mathbb{R}^{d}` (``features(x)``, :math:`d` = ``feature_dim``);
-    ``head`` (dropout, then linear) maps them to ``num_classes`` logits (``forward(x)``).
-    Inputs are images in :math:`[-1, 1]` of shape ``(B, 1, 28, 28)``, the range G produces.
-    """
-
-    def __init__(
-        self,
-        channels: tuple[int, int] = (16, 32),
-        feature_dim: int = 128,
-        num_classes: int = 10,
-        dropout: float = 0.3,
-    ) -> None:
-        super().__init__()
-        c1, c2 = channels
-        if min(c1, c2, feature_dim) < 1 or num_classes < 2:
-            raise ValueError(
-                f"channels and feature_dim must be positive and num_classes at least 2, "
-                f"got channels={channels}, feature_dim={feature_dim}, num_classes={num_classes}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.config = {
-            "channels": [int(c1), int(c2)],
-            "feature_dim": int(feature_dim),
-            "num_classes": int(num_classes),
-            "dropout": float(dropout),
-        }
-        self.feature_dim = feature_dim
-        self.num_classes = num_classes
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, c1, kernel_size=5, padding=2),  # (B, c1, 28, 28)
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, c1, 14, 14)
-            nn.Conv2d(c1, c2, kernel_size=5, padding=2),  # (B, c2, 14, 14)
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, c2, 7, 7)
-        )
-        self.embed = nn.Sequential(nn.Flatten(), nn.Linear(c2 * 7 * 7, feature_dim), nn.ReLU())  # (B, d)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, num_classes))  # (B, classes)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate-layer features, shape ``(B, feature_dim)``, of images ``(B, 1, 28, 28)`` in [-1, 1]."""
-        if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-            raise ValueError(
-                f"the classifier expects images of shape (B, 1, 28, 28) in [-1, 1], got {tuple(x.shape)}; "
-                "convert uint8 digits with gh.data.to_unit_range(images)[:, None]"
-            )
-        return self.embed(self.conv(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits, shape ``(B, num_classes)``."""
-        return self.head(self.features(x))
-
-
-def save_classifier(model: MNISTClassifier, path: str | os.PathLike[str], **info: str | int | float) -> Path:
-    """Save ``model``'s configuration, weights and ``info`` (e.g. its test accuracy) to ``path``.
-
-    The file holds only tensors and plain values, so ``torch.load(path, weights_only=True)`` reads it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    plain = {k: v if type(v) in (str, int, float) else str(v) for k, v in info.items()}  # no pickled classes
-    torch.save({"config": dict(model.config), "state_dict": state, "info": plain}, path)
-    return path
-
-
-def load_classifier(
-    path: str | os.PathLike[str] | None = None, device: torch.device | str = "cpu", return_info: bool = False
-) -> MNISTClassifier | tuple[MNISTClassifier, dict]:
-    """The classifier saved at ``path`` (default: the shipped ``data/weights/mnist_classifier.pt``), in eval mode.
-
-    Loads with ``weights_only=True``. With ``return_info=True`` also returns the stored info dict
-    (how it was trained, its test accuracy).
-    """
-    path = weights_dir() / CLASSIFIER_WEIGHTS if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"classifier weights {path} not found. The repository ships them in data/weights/; "
-            "restore them (git checkout -- data/weights) or train new ones: python scripts/train_classifier.py"
-        )
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or not {"config", "state_dict"} <= checkpoint.keys():
-        raise ValueError(f"{path} is not a classifier file written by gh.models.save_classifier")
-    config = dict(checkpoint["config"])
-    config["channels"] = tuple(config["channels"])
-    model = MNISTClassifier(**config)
-    model.load_state_dict(checkpoint["state_dict"])
-    model.to(device).eval()
-    return (model, dict(checkpoint.get("info", {}))) if return_info else model
-
-
-__all__ += ["CLASSIFIER_WEIGHTS", "MNISTClassifier", "load_classifier", "save_classifier"]
-
-
-def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, num: int = 8, spherical: bool = True) -> torch.Tensor:
-    r"""``num`` points from ``z0`` to ``z1`` (both ``(latent_dim,)``), as ``(num, latent_dim)``; ends included.
-
-    Linear: :math:`z_t = (1 - t) z_0 + t z_1`. Spherical (slerp), with
-    :math:`\cos\Omega = \frac{z_0 \cdot z_1}{\lVert z_0\rVert \lVert z_1\rVert}`:
-    :math:`z_t = \frac{\sin((1-t)\Omega)}{\sin\Omega} z_0 + \frac{\sin(t\Omega)}{\sin\Omega} z_1`.
-    In high dimension, Gaussian noise lies near the sphere of radius :math:`\sqrt{d}`; the straight
-    line cuts inside it (the midpoint of two orthogonal vectors has norm :math:`\sqrt{d/2}`), while
-    slerp between two vectors of equal norm keeps that norm all the way.
-    """
-    if z0.shape != z1.shape or z0.ndim != 1:
-        raise ValueError(f"z0 and z1 must be vectors of the same length, got {tuple(z0.shape)} and {tuple(z1.shape)}")
-    if num < 2:
-        raise ValueError(f"num must be at least 2 (the two ends), got {num}")
-    t = torch.linspace(0, 1, num, dtype=z0.dtype, device=z0.device)[:, None]  # (num, 1)
-    if not spherical:
-        return (1 - t) * z0 + t * z1
-    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm())
-    omega = torch.arccos(cos.clamp(-1.0, 1.0))
-    if omega.abs() < 1e-6:  # (almost) parallel: slerp and the straight line agree
-        return (1 - t) * z0 + t * z1
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
-
-
-__all__ += ["interpolate_latents"]
-
-
 # --- Conditional DCGAN (Mirza and Osindero 2014) with a projection discriminator (Miyato and Koyama 2018) ---
 
 
@@ -685,15 +465,6 @@ class ConditionalDCGANDiscriminator(nn.Module):
         return psi + projection
 
 
-BUILDABLE = (*BUILDABLE, "ConditionalDCGANDiscriminator", "ConditionalDCGANGenerator")
-PRETRAINED["cdcgan"] = "cdcgan_mnist.pt"
-
-__all__ += [
-    "ConditionalDCGANDiscriminator",
-    "ConditionalDCGANGenerator",
-    "check_labels",
-    "cycling_labels",
-]
 
 
 def conditional_from_unconditional(
@@ -719,4 +490,98 @@ def conditional_from_unconditional(
     return G_c.to(first.device), D_c.to(first.device)
 
 
-__all__ += ["conditional_from_unconditional"]
+# --- Rebuilding models from plain data, and the shipped pretrained weights ---
+
+#: Classes that :func:`build_model` may rebuild from a checkpoint (never arbitrary code).
+BUILDABLE = (
+    "ConditionalDCGANDiscriminator",
+    "ConditionalDCGANGenerator",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPImageDiscriminator",
+    "MLPImageGenerator",
+)
+
+#: The shipped weights: name -> file under ``data/weights``.
+PRETRAINED = {"dcgan": "dcgan_mnist.pt", "mlp": "mlp_gan_mnist.pt", "cdcgan": "cdcgan_mnist.pt"}
+
+
+def model_spec(model: nn.Module) -> dict[str, Any]:
+    """``{"class": name, "kwargs": {...}}``: plain data from which :func:`build_model` rebuilds ``model``."""
+    name = type(model).__name__
+    if name not in BUILDABLE or not hasattr(model, "hparams"):
+        raise ValueError(f"{name} cannot be described for a checkpoint; supported: {BUILDABLE}")
+    return {"class": name, "kwargs": dict(model.hparams)}
+
+
+def build_model(spec: dict[str, Any]) -> nn.Module:
+    """A fresh model from a :func:`model_spec` dictionary (only the classes in ``BUILDABLE``)."""
+    name = spec.get("class")
+    if name not in BUILDABLE:
+        raise ValueError(f"Unknown model class {name!r} in the spec; supported: {BUILDABLE}")
+    return globals()[name](**spec["kwargs"])
+
+
+def weights_dir() -> Path:
+    """The folder of the shipped weights, ``<repository>/data/weights``."""
+    return Path(__file__).resolve().parents[1] / "data" / "weights"
+
+
+class Pretrained(NamedTuple):
+    """A shipped GAN: ``G`` and ``D`` in eval mode, and ``info`` on how they were made."""
+
+    G: nn.Module
+    D: nn.Module
+    info: dict[str, Any]
+
+
+def export_weights(
+    G: nn.Module, D: nn.Module, path: str | os.PathLike[str], info: dict[str, Any] | None = None, half: bool = True
+) -> Path:
+    """Write G and D (specs and weights, float16 when ``half``) and ``info`` to ``path``, atomically.
+
+    The file holds only tensors, strings and numbers, so :func:`load_pretrained` reads it with
+    ``torch.load(..., weights_only=True)``.
+    """
+
+    def pack(model: nn.Module) -> dict[str, Any]:
+        state = {
+            k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
+            for k, v in model.state_dict().items()
+        }
+        return {**model_spec(model), "state_dict": state}
+
+    payload = {"format": "gan_helpers.weights/1", "G": pack(G), "D": pack(D), "info": dict(info or {})}
+    return checkpoints.atomic_save(payload, path)  # a crash mid-write never leaves a half-written file
+
+
+def load_weights(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> Pretrained:
+    """Load a file written by :func:`export_weights` (``weights_only=True``): G and D in eval mode, float32."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at {path}. Check the path, or train a model and export it.")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("format") != "gan_helpers.weights/1":
+        raise ValueError(f"{path} is not a gan_helpers weights file (format {payload.get('format')!r}).")
+    models = []
+    for part in ("G", "D"):
+        model = build_model(payload[part])
+        state = {k: v.float() if v.is_floating_point() else v for k, v in payload[part]["state_dict"].items()}
+        model.load_state_dict(state)
+        models.append(model.to(device).eval())
+    return Pretrained(models[0], models[1], payload["info"])
+
+
+def load_pretrained(
+    name: str = "dcgan", root: str | os.PathLike[str] | None = None, device: torch.device | str = "cpu"
+) -> Pretrained:
+    """The shipped GAN trained on MNIST: ``G, D, info = gh.models.load_pretrained("dcgan")``.
+
+    ``name`` is ``"dcgan"`` or ``"mlp"``; ``root`` is the folder of the weight files (default
+    :func:`weights_dir`). ``info`` records how the weights were made (command, device, data,
+    epochs, date). Loading uses ``weights_only=True``: no pickled code runs.
+    """
+    if name not in PRETRAINED:
+        raise ValueError(f"No shipped weights named {name!r}; available: {sorted(PRETRAINED)}")
+    folder = Path(root) if root is not None else weights_dir()
+    return load_weights(folder / PRETRAINED[name], device=device)

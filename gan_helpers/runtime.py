@@ -19,6 +19,7 @@ __all__ = [
     "DEVICE_ENV",
     "FAST_ENV",
     "RuntimeInfo",
+    "cpu_threads",
     "describe",
     "get_device",
     "is_fast_mode",
@@ -160,5 +161,3 @@ def cpu_threads(num_threads: int | None) -> Iterator[None]:
     finally:
         torch.set_num_threads(previous)
 
-
-__all__ += ["cpu_threads"]

@@ -1,4 +1,6 @@
-"""Widgets: the interactive controls of the notebooks (ipywidgets), built on ``plots`` and ``training``."""
+"""Widgets: the interactive controls of the notebooks (ipywidgets), built on ``plots``, ``sampling`` and ``training``.
+
+The explorers that only one notebook uses live with that notebook's helpers in :mod:`gan_helpers.experiments`."""
 
 from __future__ import annotations
 
@@ -14,10 +16,17 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from gan_helpers import applications, data, metrics, models, plots, training
+from gan_helpers import data, plots
+from gan_helpers.sampling import evaluation_noise, generate, interpolate_latents, sample
+from gan_helpers.training import Callback, History, TrainingDiverged
 
 __all__ = [
+    "LiveFigureCallback",
+    "conditional_explorer",
+    "digit_browser",
+    "latent_explorer",
     "objective_explorer",
+    "wire_train_button",
 ]
 
 
@@ -56,8 +65,6 @@ def digit_browser(images: Tensor, labels: Tensor, per_page: int = 16) -> ipw.Wid
 
     The welcome notebook uses it as a live check that widgets render in your JupyterLab.
     """
-    from IPython.display import display
-
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
     slider = ipw.IntSlider(value=0, min=0, max=int(labels.max()), description="digit")
@@ -79,10 +86,10 @@ def digit_browser(images: Tensor, labels: Tensor, per_page: int = 16) -> ipw.Wid
 # --- Training as it happens, and G's latent space ---
 
 
-class LiveTrainingFigure:
-    """A training callback that redraws :func:`gan_helpers.plots.training_dashboard` in the notebook.
+class LiveFigureCallback(Callback):
+    """Redraws :func:`gan_helpers.plots.training_dashboard` in the notebook while a run trains.
 
-    Pass it to ``fit(..., callbacks=[live], epoch_callbacks=[live.epoch_end])``. It redraws at most
+    Pass it to ``train_epochs(..., callbacks=[live])`` (or ``train_gan``). It redraws at most
     every ``every`` seconds (drawing costs a fraction of a second; training itself never plots),
     always after an epoch, in one output area updated in place. Its samples come from its own
     seeded noise, so watching does not change the training's random numbers.
@@ -98,20 +105,19 @@ class LiveTrainingFigure:
         self._noise: Tensor | None = None
         self._handle: Any = None
 
-    def __call__(self, step: int, history: Any, G: nn.Module, D: nn.Module) -> None:
+    def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
         if time.monotonic() - self._last >= self.every:
             self.draw(step, history, G)
 
-    def epoch_end(self, run: Any) -> None:
-        """Epoch callback for :func:`gan_helpers.training.fit`: always redraw."""
+    def on_epoch_end(self, run: Any) -> None:
+        """After an epoch: always redraw."""
         self.draw(run.step, run.history, run.G, epoch=run.epoch)
 
     def draw(self, step: int, history: Any, G: nn.Module, epoch: int | None = None) -> None:
         """Redraw now: curves so far and G's current samples of the fixed noise."""
         if self._noise is None:
-            generator = torch.Generator().manual_seed(self.seed)
-            self._noise = torch.randn(self.num_images, G.latent_dim, generator=generator)
-        images = training.generate(G, self._noise).cpu()
+            self._noise = evaluation_noise(self.num_images, G.latent_dim, self.seed)
+        images = generate(G, self._noise).cpu()
         label = f"step {step}" + (f", epoch {epoch}" if epoch is not None else "")
         fig = plots.training_dashboard(history, images, title=f"{self.title}: {label}" if self.title else label)
         if self._handle is None:
@@ -127,7 +133,7 @@ def latent_explorer(G: nn.Module, num_directions: int = 3, seed: int = 0, scale:
     r"""Sliders to walk G's latent space: two seeds, a slider between them, and a few random directions.
 
     The image shown is G's output for the point a fraction ``t`` of the way from seed a's noise to
-    seed b's (:func:`gan_helpers.models.interpolate_latents`, spherical), moved by ``alpha_k`` along
+    seed b's (:func:`gan_helpers.sampling.interpolate_latents`, spherical), moved by ``alpha_k`` along
     each of ``num_directions`` fixed random unit directions (sliders from ``-scale`` to ``scale``;
     a typical noise vector has length about :math:`\sqrt{d}`, 10 for ``latent_dim=100``).
     """
@@ -136,14 +142,13 @@ def latent_explorer(G: nn.Module, num_directions: int = 3, seed: int = 0, scale:
     directions = directions / directions.norm(dim=1, keepdim=True)
 
     def latent(seed_a: int, seed_b: int, t: float, alphas: list[float]) -> Tensor:
-        z_a = torch.randn(d, generator=torch.Generator().manual_seed(seed_a))
-        z_b = torch.randn(d, generator=torch.Generator().manual_seed(seed_b))
-        z = models.interpolate_latents(z_a, z_b, num=101)[round(t * 100)]
+        z_a, z_b = evaluation_noise(1, d, seed_a)[0], evaluation_noise(1, d, seed_b)[0]
+        z = interpolate_latents(z_a, z_b, num=101)[round(t * 100)]
         return z + sum(a * u for a, u in zip(alphas, directions, strict=True))
 
     def show(seed_a: int, seed_b: int, t: float, **alphas: float) -> None:
         z = latent(seed_a, seed_b, t, [alphas[f"dir_{k}"] for k in range(num_directions)])
-        image = training.generate(G, z[None]).cpu()
+        image = generate(G, z[None]).cpu()
         fig = plots.show_images(image, nrow=1, scale=3.0, title=f"seed {seed_a} -> {seed_b}, t = {t:.2f}")
         plt.show()
         plt.close(fig)
@@ -158,10 +163,7 @@ def latent_explorer(G: nn.Module, num_directions: int = 3, seed: int = 0, scale:
     )
 
 
-__all__ += ["LiveTrainingFigure", "latent_explorer"]
-
-
-def _train_on_click(
+def wire_train_button(
     button: ipw.Button,
     controls: tuple[ipw.Widget, ...],
     out: ipw.Output,
@@ -181,7 +183,7 @@ def _train_on_click(
                 print(status())
                 try:
                     summary, fig = work()
-                except training.TrainingDiverged as exc:
+                except TrainingDiverged as exc:
                     print(exc)
                     return
                 out.clear_output(wait=True)
@@ -193,103 +195,6 @@ def _train_on_click(
                 control.disabled = False
 
     button.on_click(on_click)
-
-
-# --- Notebook 03: mode collapse and its remedies on 2-D toy data ---------------------------------
-
-
-def mode_collapse_explorer(steps: int = 1000, max_steps: int = 6000) -> ipw.VBox:
-    """Choose a 2-D data set, a remedy, a number of steps and a seed, then press *Train*.
-
-    The button runs :func:`gan_helpers.training.run_mode_experiment` (the same function as the
-    notebook's results table, so the same settings give the same numbers) and shows
-    :func:`gan_helpers.plots.plot_mode_run`: the final samples over D's heat map and the samples
-    per mode, with the modes covered and the high-quality share. Nothing trains until the
-    button is pressed; the controls are disabled while it trains.
-    """
-    dataset = ipw.Dropdown(options=list(training.TOY_DATASETS), value="ring", description="data")
-    remedy = ipw.Dropdown(options=list(training.REMEDIES), value="vanilla", description="remedy")
-    num_steps = ipw.IntSlider(value=steps, min=100, max=max_steps, step=100, description="steps")
-    seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
-    button = ipw.Button(description="Train", button_style="primary", icon="play")
-    out = ipw.Output()
-
-    def work() -> tuple[str, Figure]:
-        run = training.run_mode_experiment(dataset.value, remedy.value, seed.value, num_steps.value)
-        return f"{run.remedy}: {run.coverage}; trained in {run.wall_time_s:.1f} s", plots.plot_mode_run(run)
-
-    _train_on_click(
-        button,
-        (dataset, remedy, num_steps, seed),
-        out,
-        lambda: f"training {remedy.value} on the {dataset.value} for {num_steps.value} steps ...",
-        work,
-    )
-    return ipw.VBox([ipw.HBox([dataset, remedy]), ipw.HBox([num_steps, seed, button]), out])
-
-
-__all__ += ["mode_collapse_explorer"]
-
-
-# --- Notebook 02: a GAN on a line -----------------------------------------------------------------------
-
-TARGETS_1D = {"Gaussian N(4, 1.25²)": data.gaussian_1d, "two-mode mixture": data.mixture_1d}
-"""The 1-D targets the explorer offers (notebook 02's two targets)."""
-
-
-def _summary_1d(run: training.Run1D, target: data.GaussianMixture) -> str:
-    """One line per measured outcome: final W1 and KS, and the mass near each mode for a mixture."""
-    lines = [f"final W1 = {run.final('w1'):.4f}, KS = {run.final('ks'):.4f}, trained in {run.seconds:.1f} s"]
-    if target.num_modes > 1:
-        radius = 3 * float(target.stds.max())
-        mass = metrics.mass_near_modes(run.samples, target.centres, radius)
-        modes = ", ".join(f"{m:.0%} near {float(c):g}" for m, c in zip(mass, target.centres[:, 0], strict=True))
-        lines.append(f"mass within {radius:g} of each mode: {modes}")
-    return "\n".join(lines)
-
-
-def toy_gan_1d_explorer(steps: int = 1500, max_steps: int = 6000) -> ipw.VBox:
-    """Choose a target, the learning rates, k (D steps per G step), the loss, G's optimizer and steps; press *Train*.
-
-    The button runs :func:`gan_helpers.training.train_gan_1d` (the notebook's own runs, so the same
-    settings give the same numbers), prints the final W1 and KS (and the mass near each mode for
-    the mixture) and draws :func:`gan_helpers.plots.plot_run_1d`. Nothing trains until the button
-    is pressed; the controls are disabled while it trains.
-    """
-    defaults = training.GAN_1D_CONFIG
-    target = ipw.Dropdown(options=list(TARGETS_1D), description="target")
-    lr_d = ipw.FloatLogSlider(value=defaults["lr_d"], base=10, min=-4, max=-0.5, description="lr of D")
-    lr_g = ipw.FloatLogSlider(value=defaults["lr_g"], base=10, min=-3, max=0.5, description="lr of G")
-    d_steps = ipw.IntSlider(value=1, min=1, max=10, description="k (D steps)")
-    loss = ipw.Dropdown(options=["nonsaturating", "saturating"], description="G loss")
-    g_optimizer = ipw.Dropdown(options=["sgd", "adam"], description="G optimizer")
-    num_steps = ipw.IntSlider(value=steps, min=100, max=max_steps, step=100, description="steps")
-    seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
-    button = ipw.Button(description="Train", button_style="primary", icon="play")
-    out = ipw.Output()
-
-    def work() -> tuple[str, Figure]:
-        mixture = TARGETS_1D[target.value]()
-        config = training.config_1d(
-            steps=num_steps.value, lr_d=lr_d.value, lr_g=lr_g.value, d_steps=d_steps.value, loss=loss.value
-        )
-        run = training.train_gan_1d(
-            mixture, config, seed=seed.value, g_optimizer=g_optimizer.value, snapshot_every=num_steps.value
-        )
-        return _summary_1d(run, mixture), plots.plot_run_1d(run, mixture)
-
-    _train_on_click(
-        button,
-        (target, lr_d, lr_g, d_steps, loss, g_optimizer, num_steps, seed),
-        out,
-        lambda: f"training for {num_steps.value} steps ...",
-        work,
-    )
-    rows = [ipw.HBox([target, loss, g_optimizer]), ipw.HBox([lr_d, lr_g, d_steps]), ipw.HBox([num_steps, seed, button])]
-    return ipw.VBox([*rows, out])
-
-
-__all__ += ["TARGETS_1D", "toy_gan_1d_explorer"]
 
 
 # --- Notebook 07: a conditional G, one digit at a time ----------------------------------------------
@@ -309,11 +214,11 @@ def conditional_explorer(G: nn.Module, num_images: int = 16, seed: int = 0) -> i
             per_row = 8
             labels = torch.arange(G.num_classes).repeat_interleave(per_row)
             rows = [labels[k * per_row : (k + 1) * per_row] for k in range(G.num_classes)]
-            images = torch.cat([applications.sample_conditional(G, y, seed, truncation=truncation) for y in rows])
+            images = torch.cat([sample(G, seed=seed, labels=y, noise_scale=truncation) for y in rows])
             fig = plots.show_images(images, nrow=per_row, title=f"each row one label, same z (seed {seed})")
         else:
             labels = torch.full((num_images,), digit)
-            images = applications.sample_conditional(G, labels, seed, truncation=truncation)
+            images = sample(G, seed=seed, labels=labels, noise_scale=truncation)
             fig = plots.show_images(images, nrow=8, title=f"digit {digit}, seed {seed}, truncation {truncation:.2f}")
         plt.show()
         plt.close(fig)
@@ -325,5 +230,3 @@ def conditional_explorer(G: nn.Module, num_images: int = 16, seed: int = 0) -> i
         truncation=_slider(1.0, 0.0, 2.0, 0.1, "truncation"),
     )
 
-
-__all__ += ["conditional_explorer"]

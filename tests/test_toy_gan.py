@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 
 import matplotlib
 import numpy as np
@@ -11,7 +12,8 @@ import torch
 from scipy import stats
 
 import gan_helpers as gh
-from gan_helpers import data, metrics, training
+from gan_helpers import data, metrics, sampling, training
+from gan_helpers.experiments import toy_1d
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -21,93 +23,95 @@ SIGMA = 1.25
 
 
 def test_noise_quantiles_are_normal_quantiles():
-    z = training.noise_quantiles(8)
+    z = toy_1d.noise_quantiles(8)
     expected = stats.norm.ppf((np.arange(8) + 0.5) / 8)
     np.testing.assert_allclose(z.numpy(), expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="at least 1"):
-        training.noise_quantiles(0)
+        toy_1d.noise_quantiles(0)
 
 
 def test_evaluation_noise_is_fixed_and_leaves_the_global_random_state_alone():
     torch.manual_seed(5)
     expected_next = torch.rand(3)
     torch.manual_seed(5)
-    a = training.evaluation_noise(100, 2, seed=3)
-    b = training.evaluation_noise(100, 2, seed=3)
+    a = sampling.evaluation_noise(100, 2, seed=3)
+    b = sampling.evaluation_noise(100, 2, seed=3)
     assert torch.equal(a, b) and a.shape == (100, 2)
     assert torch.equal(torch.rand(3), expected_next)
 
 
 def test_distance_callback_logs_w1_and_ks_of_g_on_fixed_noise():
     torch.manual_seed(0)
-    G, D = training.build_gan_1d(latent_dim=2)
+    G, D = toy_1d.build_gan_1d(latent_dim=2)
     target_samples = TARGET.sample(500, generator=torch.Generator().manual_seed(1))
-    callback = training.distance_callback(target_samples, every=20, seed=7)
+    callback = toy_1d.DistanceCallback(target_samples, every=20, seed=7)
     history = training.History()
     for step in (10, 20, 30, 40):
-        callback(step, history, G, D)
+        callback.on_log(step, history, G, D)
     assert list(history.steps("w1")) == [20, 40] and list(history.steps("ks")) == [20, 40]
     with torch.no_grad():
-        x_fake = G(training.evaluation_noise(500, 2, seed=7))
+        x_fake = G(sampling.evaluation_noise(500, 2, seed=7))
     assert history.last("w1") == pytest.approx(metrics.wasserstein_1d(x_fake, target_samples))
     assert history.last("ks") == pytest.approx(metrics.ks_statistic(x_fake, target_samples))
     with pytest.raises(ValueError, match="every"):
-        training.distance_callback(target_samples, every=0)
+        toy_1d.DistanceCallback(target_samples, every=0)
 
 
 def test_snapshot_recorder_stores_numbers_of_g_and_d():
     torch.manual_seed(0)
-    G, D = training.build_gan_1d()
+    G, D = toy_1d.build_gan_1d()
     grid = torch.linspace(-2, 10, 50)
-    recorder = training.SnapshotRecorder1D(grid, every=100, num_samples=300, num_lines=12)
+    recorder = toy_1d.Snapshot1DCallback(grid, every=100, num_samples=300, num_lines=12)
     recorder.record(0, G, D)
     for step in (50, 100, 150, 200):
-        recorder(step, training.History(), G, D)
+        recorder.on_log(step, training.History(), G, D)
     assert [s.step for s in recorder.snapshots] == [0, 100, 200]
     snap = recorder.snapshots[-1]
     assert all(isinstance(a, np.ndarray) for a in (snap.x_grid, snap.d_prob, snap.samples, snap.z_line, snap.x_of_z))
     with torch.no_grad():
         np.testing.assert_allclose(snap.d_prob, torch.sigmoid(D(grid[:, None])).numpy(), rtol=1e-6)
-        np.testing.assert_allclose(snap.x_of_z, G(training.noise_quantiles(12)[:, None])[:, 0].numpy(), rtol=1e-6)
+        np.testing.assert_allclose(snap.x_of_z, G(toy_1d.noise_quantiles(12)[:, None])[:, 0].numpy(), rtol=1e-6)
     assert snap.samples.shape == (300,) and snap.d_prob.shape == (50,)
-    G2, D2 = training.build_gan_1d(latent_dim=3)
+    G2, D2 = toy_1d.build_gan_1d(latent_dim=3)
     assert recorder.record(0, G2, D2).z_line.size == 0  # no single z-axis in 3-D noise
-    chosen = training.SnapshotRecorder1D(grid, at=[30, 70])
+    chosen = toy_1d.Snapshot1DCallback(grid, at=[30, 70])
     for step in range(10, 101, 10):
-        chosen(step, training.History(), G, D)
+        chosen.on_log(step, training.History(), G, D)
     assert [s.step for s in chosen.snapshots] == [30, 70]
     with pytest.raises(ValueError, match="when to record"):
-        training.SnapshotRecorder1D(grid)
+        toy_1d.Snapshot1DCallback(grid)
 
 
 def test_log_spaced_steps_are_geometric_multiples_ending_at_the_total():
-    steps = training.log_spaced_steps(6000, 20)
+    steps = toy_1d.log_spaced_steps(6000, 20)
     assert steps[-1] == 6000 and steps[0] == 60 and len(steps) == 20
     assert all(t % 10 == 0 for t in steps) and steps == sorted(set(steps))
     ratios = np.diff(np.log(steps))
     assert np.allclose(ratios, np.log(100) / 19, atol=0.2)  # equal gaps in log t, up to rounding
-    assert training.log_spaced_steps(100, 20) == list(range(10, 101, 10))  # rounding merges steps
+    assert toy_1d.log_spaced_steps(100, 20) == list(range(10, 101, 10))  # rounding merges steps
     with pytest.raises(ValueError, match="total"):
-        training.log_spaced_steps(5, 3)
+        toy_1d.log_spaced_steps(5, 3)
 
 
 def test_optimizers_and_config_of_the_1d_gan():
-    G, D = training.build_gan_1d()
-    config = training.config_1d(steps=10)
-    assert config.batch_size == training.GAN_1D_CONFIG["batch_size"] and config.steps == 10
-    opt_G, opt_D = training.optimizers_1d(G, D, config)
+    G, D = toy_1d.build_gan_1d()
+    config = toy_1d.CONFIG.replace(steps=10)
+    # the batch size belongs to the data source now: train_gan_1d draws batches of toy_1d.BATCH_SIZE
+    assert inspect.signature(toy_1d.train_gan_1d).parameters["batch_size"].default == toy_1d.BATCH_SIZE == 256
+    assert config.steps == 10
+    opt_G, opt_D = toy_1d.optimizers_1d(G, D, config)
     assert isinstance(opt_G, torch.optim.SGD) and opt_G.param_groups[0]["lr"] == config.lr_generator
     assert isinstance(opt_D, torch.optim.Adam) and opt_D.param_groups[0]["lr"] == config.lr_discriminator
-    assert isinstance(training.optimizers_1d(G, D, config, "adam")[0], torch.optim.Adam)
+    assert isinstance(toy_1d.optimizers_1d(G, D, config, "adam")[0], torch.optim.Adam)
     with pytest.raises(ValueError, match="g_optimizer"):
-        training.optimizers_1d(G, D, config, "rmsprop")
+        toy_1d.optimizers_1d(G, D, config, "rmsprop")
     with pytest.raises(ValueError, match="1-D target"):
-        training.train_gan_1d(data.ring_2d(), config)
+        toy_1d.train_gan_1d(data.ring_2d(), config)
 
 
 def test_same_seed_gives_identical_histories_and_snapshots():
     runs = [
-        training.train_gan_1d(TARGET, training.config_1d(steps=200), seed=3, eval_every=50, snapshot_every=100)
+        toy_1d.train_gan_1d(TARGET, toy_1d.CONFIG.replace(steps=200), seed=3, eval_every=50, snapshot_every=100)
         for _ in range(2)
     ]
     a, b = (r.history for r in runs)
@@ -117,41 +121,41 @@ def test_same_seed_gives_identical_histories_and_snapshots():
     for s, t in zip(runs[0].snapshots, runs[1].snapshots, strict=True):
         for field in ("d_prob", "samples", "x_of_z"):
             assert np.array_equal(getattr(s, field), getattr(t, field)), field
-    other = training.train_gan_1d(TARGET, training.config_1d(steps=200), seed=4, eval_every=50)
+    other = toy_1d.train_gan_1d(TARGET, toy_1d.CONFIG.replace(steps=200), seed=4, eval_every=50)
     assert not np.array_equal(other.history["loss_d"], a["loss_d"])
 
 
 def test_the_1d_gan_reaches_a_tenth_of_a_sigma_in_w1():
     """Notebook 02's claim, at fast mode's settings: W1 < 0.1 sigma of N(4, 1.25^2) (20k samples each)."""
-    run = training.train_gan_1d(TARGET, training.config_1d(steps=3000), seed=0, eval_every=1000)
+    run = toy_1d.train_gan_1d(TARGET, toy_1d.CONFIG.replace(steps=3000), seed=0, eval_every=1000)
     assert run.history["w1"][0] > 3.0  # G starts far from the target ...
-    assert run.final("w1") < 0.1 * SIGMA  # ... and ends within a tenth of a sigma
+    assert run.history.last("w1") < 0.1 * SIGMA  # ... and ends within a tenth of a sigma
     assert abs(run.samples.mean() - 4.0) < 0.1 and abs(run.samples.std() - SIGMA) < 0.1
 
 
 def _far_start() -> tuple[torch.nn.Module, torch.nn.Module]:
     """G sends everything near -4 (data at 4); D has learnt to reject it."""
     torch.manual_seed(0)
-    G, D = training.build_gan_1d()
+    G, D = toy_1d.build_gan_1d()
     with torch.no_grad():
         G.net[-1].bias -= 8.0
     with gh.runtime.cpu_threads(1):
-        training.train_discriminator(D, TARGET.sample, lambda n: training.generate(G, torch.randn(n, 1)), steps=200)
+        training.train_discriminator(D, TARGET.sample, lambda n: sampling.generate(G, torch.randn(n, 1)), steps=200)
     return G, D
 
 
 def test_saturating_loss_stalls_from_a_far_start_while_nonsaturating_learns():
     G, D = _far_start()
     runs = {
-        loss: training.train_gan_1d(
-            TARGET, training.config_1d(steps=300, loss=loss), models=(G, D), eval_every=300, grad_norms=True
+        loss: toy_1d.train_gan_1d(
+            TARGET, toy_1d.CONFIG.replace(steps=300, loss=loss), models=(G, D), eval_every=300, grad_norms=True
         )
         for loss in ("saturating", "nonsaturating")
     }
     sat, non = runs["saturating"], runs["nonsaturating"]
     assert sat.history["grad_norm_g"][0] < 1e-2 * non.history["grad_norm_g"][0]
-    assert sat.final("w1") > 0.95 * sat.history["w1"][0]  # W1 barely moves
-    assert non.final("w1") < 0.2 * non.history["w1"][0]
+    assert sat.history.last("w1") > 0.95 * sat.history["w1"][0]  # W1 barely moves
+    assert non.history.last("w1") < 0.2 * non.history["w1"][0]
 
 
 # --- exercise checkers ------------------------------------------------------------------------------
@@ -244,7 +248,7 @@ def test_check_discriminator_step_rejects_a_wrong_loss():
 
 @pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
 def test_plots_of_the_1d_gan_draw_what_they_say():
-    run = training.train_gan_1d(TARGET, training.config_1d(steps=100), eval_every=50, snapshot_every=50)
+    run = toy_1d.train_gan_1d(TARGET, toy_1d.CONFIG.replace(steps=100), eval_every=50, snapshot_every=50)
     fig = gh.plots.plot_gan_1d(run.snapshots[-1], TARGET)
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()[:3]] == ["$p_{data}$", "$p_g$", "$D(x)$"]
@@ -261,14 +265,14 @@ def test_plots_of_the_1d_gan_draw_what_they_say():
 
 def test_explorer_trains_only_when_asked(monkeypatch):
     calls = []
-    real_run = training.train_gan_1d
+    real_run = toy_1d.train_gan_1d
 
     def spy(target, config, **kwargs):
         calls.append((target.num_modes, config.steps, config.d_steps, config.loss, kwargs["g_optimizer"]))
         return real_run(target, config, **kwargs)
 
-    monkeypatch.setattr(training, "train_gan_1d", spy)
-    box = gh.widgets.toy_gan_1d_explorer(steps=100)
+    monkeypatch.setattr(toy_1d, "train_gan_1d", spy)
+    box = toy_1d.toy_gan_1d_explorer(steps=100)
     assert calls == []
     first, second, third, _ = box.children
     first.children[0].value = "two-mode mixture"
@@ -282,28 +286,28 @@ def test_explorer_trains_only_when_asked(monkeypatch):
 
 def test_summary_of_a_mixture_run_reports_mass_near_each_mode():
     mixture = data.mixture_1d()
-    run = training.Run1D(None, None, training.History(), [], 1.0, np.full(100, 3.0))
+    run = toy_1d.Run1D(None, None, training.History(), [], 1.0, np.full(100, 3.0))
     run.history.log(10, w1=2.5, ks=0.5)
-    text = gh.widgets._summary_1d(run, mixture)
+    text = toy_1d._summary_1d(run, mixture)
     assert "W1 = 2.5000" in text and "0% near -2" in text and "100% near 3" in text
 
 
 def test_models_passed_to_train_gan_1d_are_copied():
-    G, D = training.build_gan_1d()
+    G, D = toy_1d.build_gan_1d()
     state = copy.deepcopy(G.state_dict())
-    training.train_gan_1d(TARGET, training.config_1d(steps=20), models=(G, D), eval_every=10)
+    toy_1d.train_gan_1d(TARGET, toy_1d.CONFIG.replace(steps=20), models=(G, D), eval_every=10)
     assert all(torch.equal(v, state[k]) for k, v in G.state_dict().items())
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e3])
 def test_adam_steps_by_about_lr_whatever_the_gradient_size_while_sgd_scales_with_it(scale):
     """The claim behind optimizers_1d and section 5.3: Adam's first step is lr * g / (|g| + eps), SGD's lr * g."""
-    config = training.config_1d(lr_g=0.01)
-    G, D = training.build_gan_1d()
+    config = toy_1d.CONFIG.replace(lr_g=0.01)
+    G, D = toy_1d.build_gan_1d()
     moves = {}
     for name in ("adam", "sgd"):
         G_copy = copy.deepcopy(G)
-        opt_G, _ = training.optimizers_1d(G_copy, D, config, name)
+        opt_G, _ = toy_1d.optimizers_1d(G_copy, D, config, name)
         bias = G_copy.net[-1].bias
         before = bias.detach().clone()
         (scale * bias.sum()).backward()  # gradient `scale` on the output bias

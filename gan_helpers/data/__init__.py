@@ -1,6 +1,8 @@
-"""Data: real MNIST and Fashion-MNIST (IDX files, downloads, the offline sample), toy distributions, batches."""
+"""Data: real MNIST and Fashion-MNIST (IDX files, downloads, the offline sample), toy distributions, batches,
+augmentation."""
 
-from gan_helpers.data.batches import DeviceBatches, to_unit_range
+from gan_helpers.data.augment import affine_transform, random_affine
+from gan_helpers.data.batches import DeviceBatches, EpochBatches, SampledBatches, to_unit_range
 from gan_helpers.data.idx import DataFileError, read_idx, write_idx
 from gan_helpers.data.mnist import (
     DatasetInfo,
@@ -12,16 +14,20 @@ from gan_helpers.data.mnist import (
     load_offline_sample,
 )
 from gan_helpers.data.status import DataStatus, describe_data, format_data_status
-from gan_helpers.data.toy import GaussianMixture, gaussian_1d, grid_2d, mixture_1d, ring_2d
+from gan_helpers.data.toy import TOY_2D, GaussianMixture, gaussian_1d, grid_2d, mixture_1d, ring_2d, toy_2d, toy_extent
 
 __all__ = [
+    "TOY_2D",
     "DataFileError",
     "DataStatus",
     "DataUnavailableError",
     "DatasetInfo",
     "DeviceBatches",
+    "EpochBatches",
     "GaussianMixture",
     "OfflineSampleWarning",
+    "SampledBatches",
+    "affine_transform",
     "default_data_root",
     "describe_data",
     "format_data_status",
@@ -31,8 +37,11 @@ __all__ = [
     "load_mnist",
     "load_offline_sample",
     "mixture_1d",
+    "random_affine",
     "read_idx",
     "ring_2d",
     "to_unit_range",
+    "toy_2d",
+    "toy_extent",
     "write_idx",
 ]

@@ -1,12 +1,15 @@
-"""An epoch-based batch iterator that keeps a whole image dataset on the training device."""
+"""Where training batches come from: a whole image dataset kept on the training device, one epoch at a
+time (:class:`DeviceBatches`), or an endless sampler of a known distribution (:class:`SampledBatches`).
+Each source owns its batch size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 
-__all__ = ["DeviceBatches", "to_unit_range"]
+__all__ = ["DeviceBatches", "EpochBatches", "SampledBatches", "to_unit_range"]
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -79,3 +82,44 @@ class DeviceBatches:
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             x = to_unit_range(self.images[idx])
             yield x if self.labels is None else (x, self.labels[idx])
+
+    def epoch(self, order: torch.Tensor, start: int = 0) -> EpochBatches:
+        """The batches of one epoch in ``order`` from batch ``start`` on, as an iterable that knows the batch size."""
+        return EpochBatches(self, order, start)
+
+
+@dataclass(frozen=True)
+class EpochBatches:
+    """One epoch of a :class:`DeviceBatches` in a stored order (what :func:`gan_helpers.training.train_epochs`
+    feeds the loop, so that an interrupted epoch resumes with exactly the batches that were left)."""
+
+    source: DeviceBatches
+    order: torch.Tensor
+    start: int = 0
+
+    @property
+    def batch_size(self) -> int:
+        return self.source.batch_size
+
+    def __iter__(self) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        return self.source.iter_order(self.order, self.start)
+
+
+class SampledBatches:
+    """Endless batches ``sample(batch_size)`` from a sampler, e.g. ``SampledBatches(mixture.sample, 256)``.
+
+    For toy targets whose samples are drawn fresh at every step (notebooks 01-03): there are no
+    epochs, and each batch consumes the global random stream in the order the loop asks for it.
+    """
+
+    def __init__(self, sample: Callable[[int], torch.Tensor], batch_size: int) -> None:
+        if not callable(sample):
+            raise TypeError(f"sample must be a function n -> samples, got {type(sample).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.sample = sample
+        self.batch_size = batch_size
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        while True:
+            yield self.sample(self.batch_size)

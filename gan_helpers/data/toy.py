@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["GaussianMixture", "gaussian_1d", "grid_2d", "mixture_1d", "ring_2d"]
+__all__ = ["TOY_2D", "GaussianMixture", "gaussian_1d", "grid_2d", "mixture_1d", "ring_2d", "toy_2d", "toy_extent"]
 
 
 @dataclass(frozen=True)
@@ -111,18 +111,39 @@ def mixture_1d(
     return _mixture([[m] for m in means], list(stds), weights)
 
 
-def ring_2d(num_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
-    r"""``num_modes`` Gaussians evenly spaced on a circle: centres :math:`r(\cos 2\pi k/K, \sin 2\pi k/K)`."""
+def ring_2d(num_modes: int = 8, radius: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    r"""``num_modes`` Gaussians evenly spaced on a circle: centres :math:`r(\cos 2\pi k/K, \sin 2\pi k/K)`.
+
+    The default is notebook 03's ring: 8 modes of :math:`\sigma = 0.05` on a circle of radius 2.
+    """
     if num_modes < 1:
         raise ValueError(f"num_modes must be at least 1, got {num_modes}")
     angles = [2 * math.pi * k / num_modes for k in range(num_modes)]
     return _mixture([[radius * math.cos(a), radius * math.sin(a)] for a in angles], [std] * num_modes, None)
 
 
-def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """A ``side`` x ``side`` grid of Gaussians centred on the origin (5x5 spans -4..4 by default)."""
+def grid_2d(side: int = 5, spacing: float = 1.0, std: float = 0.05) -> GaussianMixture:
+    """A ``side`` x ``side`` grid of Gaussians centred on the origin; by default notebook 03's 5x5 grid in [-2, 2]^2."""
     if side < 1:
         raise ValueError(f"side must be at least 1, got {side}")
     offset = (side - 1) / 2
     coords = [(i - offset) * spacing for i in range(side)]
     return _mixture([[x, y] for x in coords for y in coords], [std] * side * side, None)
+
+
+TOY_2D = {"ring": ring_2d, "grid": grid_2d}
+"""Notebook 03's 2-D targets by name, each built with its defaults: both within [-2, 2]^2 with sigma 0.05."""
+
+
+def toy_2d(name: str) -> GaussianMixture:
+    """The 2-D target called ``name`` in :data:`TOY_2D` (``"ring"`` or ``"grid"``)."""
+    if name not in TOY_2D:
+        raise ValueError(f"Unknown 2-D target {name!r}; choose one of {list(TOY_2D)}.")
+    return TOY_2D[name]()
+
+
+def toy_extent(mixture: GaussianMixture, margin: float = 1.0) -> tuple[float, float, float, float]:
+    """A square ``(x_min, x_max, y_min, y_max)`` around a 2-D mixture's centres, ``margin`` wider."""
+    low = float(mixture.centres.min()) - margin
+    high = float(mixture.centres.max()) + margin
+    return (low, high, low, high)

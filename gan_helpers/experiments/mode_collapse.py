@@ -1,0 +1,317 @@
+r"""Notebook 03's helpers: mode collapse on 2-D toy data, the remedies compared as one-call experiments,
+snapshots of a run, and the explorer widget. Only notebook 03 uses this module; the library never imports it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as ipw
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from gan_helpers import data, metrics, plots, runtime, widgets
+from gan_helpers.data.toy import GaussianMixture, toy_2d, toy_extent
+from gan_helpers.models import MLPDiscriminator, MLPGenerator
+from gan_helpers.sampling import evaluation_noise, generate
+from gan_helpers.training import Callback, History, TrainConfig, train_gan
+
+__all__ = [
+    "BATCH_SIZE",
+    "CONFIG",
+    "REMEDIES",
+    "ModeExperiment",
+    "Remedy",
+    "Snapshot2D",
+    "Snapshot2DCallback",
+    "best_remedy",
+    "build_toy_gan",
+    "format_mode_table",
+    "mode_collapse_explorer",
+    "run_mode_experiment",
+    "summarise_mode_experiments",
+]
+
+BATCH_SIZE = 256
+"""Samples of the target per batch, in every run of notebook 03."""
+
+CONFIG = TrainConfig(lr=6e-4, betas=(0.5, 0.999), log_every=50)
+"""The settings shared by every remedy of :func:`run_mode_experiment`; each :class:`Remedy` overrides a few."""
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A named remedy against mode collapse: options of D and overrides of :class:`TrainConfig`."""
+
+    name: str
+    description: str
+    d_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of MLPDiscriminator
+    config: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields to override
+
+    def train_config(self, base: TrainConfig = CONFIG) -> TrainConfig:
+        """``base`` (notebook 03's :data:`CONFIG`) with this remedy's overrides."""
+        return base.replace(**self.config)
+
+
+REMEDIES: dict[str, Remedy] = {
+    r.name: r
+    for r in (
+        Remedy("vanilla", "non-saturating loss, plain MLP discriminator (the baseline)"),
+        Remedy(
+            "wgan-gp",
+            "Wasserstein critic (no sigmoid) with gradient penalty 10, 5 critic steps per G step",
+            config={"loss": "wgan-gp", "d_steps": 5, "gp_weight": 10.0, "betas": (0.5, 0.9)},
+        ),
+        Remedy(
+            "spectral-norm",
+            "every linear layer of D divided by its largest singular value",
+            d_options={"spectral_norm": True},
+        ),
+        Remedy(
+            "label-smoothing",
+            "one-sided label smoothing: real targets 0.9 instead of 1",
+            config={"label_smoothing": 0.1},
+        ),
+        Remedy(
+            "ttur",
+            "two time-scales: D learns 4x faster than G (lr_d = 1.2e-3, lr_g = 3e-4)",
+            config={"lr_d": 1.2e-3, "lr_g": 3e-4},
+        ),
+        Remedy(
+            "minibatch-std",
+            "D's last layer also sees the batch's mean feature std",
+            d_options={"minibatch_std": True},
+        ),
+    )
+}
+"""The remedies compared in notebook 03, by name; each is one option of the package's models or losses."""
+
+@dataclass
+class Snapshot2D:
+    """The state of a 2-D GAN at one step: samples from fixed noise and D's output on a mesh."""
+
+    step: int
+    samples: torch.Tensor  # (n, 2) G(fixed_noise)
+    logits: torch.Tensor  # (res, res) D on the mesh
+    counts: torch.Tensor  # (K,) high-quality samples per mode
+
+
+class Snapshot2DCallback(Callback):
+    """Stores a :class:`Snapshot2D` every ``every`` steps (and at step 0 via :meth:`record`).
+
+    It only records; :func:`gan_helpers.plots.plot_snapshots` draws. ``every`` should be a
+    multiple of the training's ``log_every``, since callbacks run at log points.
+    """
+
+    def __init__(
+        self,
+        mixture: GaussianMixture,
+        fixed_noise: torch.Tensor,
+        every: int,
+        extent: tuple[float, float, float, float] | None = None,
+        resolution: int = 80,
+    ) -> None:
+        if every < 1:
+            raise ValueError(f"every must be at least 1, got {every}")
+        self.mixture = mixture
+        self.fixed_noise = fixed_noise
+        self.every = every
+        self.extent = extent or toy_extent(mixture)
+        self.resolution = resolution
+        self.snapshots: list[Snapshot2D] = []
+
+    def record(self, step: int, G: nn.Module, D: nn.Module) -> None:
+        """Store the current samples, D's mesh values and the per-mode histogram."""
+        samples = generate(G, self.fixed_noise).cpu()
+        counts = metrics.samples_per_mode(samples, self.mixture.centres, self.mixture.stds)
+        logits = plots.discriminator_on_mesh(D, self.extent, self.resolution)
+        self.snapshots.append(Snapshot2D(step, samples, logits, counts))
+
+    def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
+        if step % self.every == 0:
+            self.record(step, G, D)
+
+
+@dataclass
+class ModeExperiment:
+    """One run of :func:`run_mode_experiment`: its settings, measured coverage, time and final state."""
+
+    dataset: str
+    remedy: str
+    seed: int
+    steps: int
+    coverage: metrics.ModeCoverage
+    seconds: float
+    samples: torch.Tensor  # (num_eval, 2) final samples from fixed noise
+    history: History
+    G: nn.Module
+    D: nn.Module
+
+    def row(self) -> dict[str, Any]:
+        """The measured row: data set, remedy, seed, steps, modes covered (of K), high-quality share, time."""
+        return {
+            "dataset": self.dataset,
+            "remedy": self.remedy,
+            "seed": self.seed,
+            "steps": self.steps,
+            "modes": self.coverage.covered,
+            "num_modes": self.coverage.num_modes,
+            "high_quality": self.coverage.high_quality,
+            "seconds": self.seconds,
+        }
+
+
+def build_toy_gan(
+    remedy: str, latent_dim: int = 2, hidden: Sequence[int] = (64, 64, 64)
+) -> tuple[nn.Module, nn.Module, TrainConfig]:
+    """G, D (with the remedy's options) and the remedy's :class:`TrainConfig` (without ``steps``) for 2-D data."""
+    if remedy not in REMEDIES:
+        raise ValueError(f"Unknown remedy {remedy!r}; choose one of {list(REMEDIES)}.")
+    G = MLPGenerator(latent_dim=latent_dim, data_dim=2, hidden=hidden)
+    D = MLPDiscriminator(data_dim=2, hidden=hidden, **REMEDIES[remedy].d_options)
+    return G, D, REMEDIES[remedy].train_config()
+
+
+def run_mode_experiment(
+    dataset: str,
+    remedy: str,
+    seed: int = 0,
+    steps: int = 2000,
+    *,
+    num_eval: int = 2500,
+    min_count: int = 10,
+    device: torch.device | str = "cpu",
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    num_threads: int | None = 1,
+) -> ModeExperiment:
+    """Train a 2-D GAN on ``dataset`` with ``remedy`` for ``steps`` G steps from ``seed``, and measure it.
+
+    Everything but the remedy is shared (data, models' sizes, batch size, base learning rate,
+    seed, number of generator steps), so rows for different remedies compare like with like.
+    Coverage is measured on ``num_eval`` samples from fixed noise (seeded by ``seed``); a mode
+    counts when it holds at least ``min_count`` samples within 3 sigma of its centre.
+    ``seconds`` is the training time only. The run uses ``num_threads`` CPU threads
+    (:func:`gan_helpers.runtime.cpu_threads`; one is fastest for these small MLPs).
+    """
+    with runtime.cpu_threads(num_threads):
+        return _run_mode_experiment(dataset, remedy, seed, steps, num_eval, min_count, device, callbacks, progress)
+
+
+def _run_mode_experiment(
+    dataset: str,
+    remedy: str,
+    seed: int,
+    steps: int,
+    num_eval: int,
+    min_count: int,
+    device: torch.device | str,
+    callbacks: Sequence[Callback],
+    progress: bool,
+) -> ModeExperiment:
+    mixture = toy_2d(dataset)
+    runtime.seed_everything(seed)
+    G, D, config = build_toy_gan(remedy)
+    fixed_noise = evaluation_noise(num_eval, G.latent_dim, seed)
+    start = time.perf_counter()
+    history = train_gan(
+        G,
+        D,
+        data.SampledBatches(mixture.sample, BATCH_SIZE),
+        config.replace(steps=steps),
+        device=device,
+        callbacks=callbacks,
+        progress=progress,
+        desc=remedy,
+    )
+    wall = time.perf_counter() - start
+    samples = generate(G, fixed_noise).cpu()
+    coverage = metrics.mode_coverage(samples, mixture, min_count=min_count)
+    return ModeExperiment(dataset, remedy, seed, steps, coverage, wall, samples, history, G, D)
+
+
+def summarise_mode_experiments(runs: Sequence[ModeExperiment]) -> list[dict[str, Any]]:
+    """One row per (data set, remedy): mean, min and max over seeds of modes covered and high-quality share.
+
+    ``all_modes`` counts the seeds whose run covered every mode. Rows keep the order in which
+    (data set, remedy) pairs first appear in ``runs``.
+    """
+    groups: dict[tuple[str, str], list[ModeExperiment]] = {}
+    for run in runs:
+        groups.setdefault((run.dataset, run.remedy), []).append(run)
+    rows = []
+    for (dataset, remedy), group in groups.items():
+        modes = np.array([r.coverage.covered for r in group], dtype=float)
+        hq = np.array([r.coverage.high_quality for r in group])
+        rows.append(
+            {
+                "dataset": dataset,
+                "remedy": remedy,
+                "seeds": len(group),
+                "num_modes": group[0].coverage.num_modes,
+                "modes_mean": float(modes.mean()),
+                "modes_min": int(modes.min()),
+                "modes_max": int(modes.max()),
+                "all_modes": int((modes == group[0].coverage.num_modes).sum()),
+                "hq_mean": float(hq.mean()),
+                "hq_min": float(hq.min()),
+                "hq_max": float(hq.max()),
+                "seconds": float(np.mean([r.seconds for r in group])),
+            }
+        )
+    return rows
+
+
+def format_mode_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`summarise_mode_experiments` rows (mean and [min, max] over seeds)."""
+    header = f"{'data':<6}{'remedy':<17}{'modes covered':<22}{'all modes':<11}{'high-quality share':<26}{'time/run':>9}"
+    lines = [header]
+    for r in rows:
+        modes = f"{r['modes_mean']:.1f}/{r['num_modes']} [{r['modes_min']}, {r['modes_max']}]"
+        every = f"{r['all_modes']}/{r['seeds']} seeds"
+        hq = f"{r['hq_mean']:.1%} [{r['hq_min']:.1%}, {r['hq_max']:.1%}]"
+        lines.append(f"{r['dataset']:<6}{r['remedy']:<17}{modes:<22}{every:<11}{hq:<26}{r['seconds']:>8.1f}s")
+    return "\n".join(lines)
+
+
+def best_remedy(rows: Sequence[dict[str, Any]], dataset: str) -> dict[str, Any]:
+    """The row of ``dataset`` with most modes covered on average, ties broken by high-quality share."""
+    candidates = [r for r in rows if r["dataset"] == dataset]
+    if not candidates:
+        raise ValueError(f"no rows for data set {dataset!r}; rows cover {sorted({r['dataset'] for r in rows})}")
+    return max(candidates, key=lambda r: (r["modes_mean"], r["hq_mean"]))
+
+
+def mode_collapse_explorer(steps: int = 1000, max_steps: int = 6000) -> ipw.VBox:
+    """Choose a 2-D data set, a remedy, a number of steps and a seed, then press *Train*.
+
+    The button runs :func:`run_mode_experiment` (the same function as the notebook's results
+    table, so the same settings give the same numbers) and shows
+    :func:`gan_helpers.plots.plot_mode_run`: the final samples over D's heat map and the samples
+    per mode, with the modes covered and the high-quality share. Nothing trains until the
+    button is pressed; the controls are disabled while it trains.
+    """
+    dataset = ipw.Dropdown(options=list(data.TOY_2D), value="ring", description="data")
+    remedy = ipw.Dropdown(options=list(REMEDIES), value="vanilla", description="remedy")
+    num_steps = ipw.IntSlider(value=steps, min=100, max=max_steps, step=100, description="steps")
+    seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
+    button = ipw.Button(description="Train", button_style="primary", icon="play")
+    out = ipw.Output()
+
+    def work() -> tuple[str, Figure]:
+        run = run_mode_experiment(dataset.value, remedy.value, seed.value, num_steps.value)
+        return f"{run.remedy}: {run.coverage}; trained in {run.seconds:.1f} s", plots.plot_mode_run(run)
+
+    widgets.wire_train_button(
+        button,
+        (dataset, remedy, num_steps, seed),
+        out,
+        lambda: f"training {remedy.value} on the {dataset.value} for {num_steps.value} steps ...",
+        work,
+    )
+    return ipw.VBox([ipw.HBox([dataset, remedy]), ipw.HBox([num_steps, seed, button]), out])

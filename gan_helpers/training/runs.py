@@ -1,0 +1,424 @@
+r"""Training by epochs: a :class:`Run` with sample grids, diagnostics, atomic checkpoints, Ctrl-C and exact resume.
+
+:func:`train_epochs` drives :func:`gan_helpers.training.train_gan` one epoch at a time and writes
+``checkpoint.pt`` after each; :func:`save_run`/:func:`load_run` are its checkpoint I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from gan_helpers import checkpoints, metrics, models
+from gan_helpers.data.batches import DeviceBatches, to_unit_range
+from gan_helpers.sampling import evaluation_noise, generate, to_uint8
+from gan_helpers.training.config import TrainConfig, TrainingDiverged
+from gan_helpers.training.history import Callback, History
+from gan_helpers.training.loop import make_optimizers, train_gan
+from gan_helpers.training.mistakes import LoopMistake
+from gan_helpers.training.monitors import CollapseCallback, DiscriminatorWinsCallback
+
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "Run", "load_run", "save_run", "train_epochs"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_FORMAT = "gan_helpers.checkpoint/1"
+
+
+@dataclass
+class Run:
+    """Everything :func:`train_epochs` trains and records; a checkpoint holds all of it.
+
+    ``samples[i]`` is the uint8 grid of the fixed noise after epoch ``sample_epochs[i]`` (epoch 0:
+    before training). ``position`` and ``order`` are set only when an epoch was interrupted: how
+    many of its steps were done and its sample order, so that resuming gives the same batches.
+    ``seconds`` is the wall time spent training; ``rng_state`` the random states saved with the
+    checkpoint it was loaded from (None for a run made in memory).
+    """
+
+    G: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    config: TrainConfig
+    history: History
+    fixed_noise: torch.Tensor
+    samples: list[torch.Tensor] = field(default_factory=list)
+    sample_epochs: list[int] = field(default_factory=list)
+    epoch: int = 0
+    step: int = 0
+    position: int = 0
+    order: torch.Tensor | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+    path: Path | None = None
+    rng_state: dict[str, Any] | None = None
+
+    def grid(self, index: int = -1) -> torch.Tensor:
+        """Sample grid ``index`` as floats in [-1, 1], shape ``(n, C, H, W)``."""
+        return to_unit_range(self.samples[index])
+
+    def sample_stack(self) -> torch.Tensor:
+        """All sample grids as floats in [-1, 1], shape ``(len(samples), n, C, H, W)``."""
+        return to_unit_range(torch.stack(self.samples))
+
+
+class _StopRequested(Exception):
+    def __init__(self, step: int) -> None:
+        super().__init__(step)
+        self.step = step
+
+
+class _DeferredInterrupt:
+    """While active, the first Ctrl-C only sets ``requested`` (training stops at the next log point and
+    saves); a second one interrupts at once. Only possible in the main thread; elsewhere a no-op."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nInterrupt received: stopping at the next log point and saving a checkpoint (press again to stop now).")
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class _StopWhenAsked(Callback):
+    """Ends the epoch at the next log point once Ctrl-C was pressed."""
+
+    def __init__(self, interrupt: _DeferredInterrupt) -> None:
+        self.interrupt = interrupt
+
+    def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
+        if self.interrupt.requested:
+            raise _StopRequested(step)
+
+
+class _RunProgress(Callback):
+    """One progress bar for a whole :func:`train_epochs` (steps of all epochs), with the latest logged values."""
+
+    def __init__(self, run: Run, epochs: int, total: int, desc: str, enabled: bool) -> None:
+        self.desc, self.epochs = desc, epochs
+        self.bar = tqdm(total=total, initial=run.step, desc=self._label(run), disable=not enabled)
+
+    def _label(self, run: Run) -> str:
+        return f"{self.desc} (epoch {min(run.epoch + 1, self.epochs)} of {self.epochs})"
+
+    def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
+        self.bar.update(step - self.bar.n)
+        self.bar.set_postfix(
+            loss_d=f"{history.last('loss_d'):.3f}",
+            loss_g=f"{history.last('loss_g'):.3f}",
+            d_real=f"{history.last('d_real'):.2f}",
+            d_fake=f"{history.last('d_fake'):.2f}",
+            refresh=False,
+        )
+
+    def on_epoch_end(self, run: Run) -> None:
+        self.bar.set_description(self._label(run), refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _model_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _spec_or_none(model: nn.Module) -> dict[str, Any] | None:
+    try:
+        return models.model_spec(model)
+    except ValueError:
+        return None
+
+
+def save_run(run: Run, path: str | os.PathLike[str], generator: torch.Generator | None = None) -> Path:
+    """Write ``run`` and the current RNG states to ``path`` atomically (loadable with ``weights_only=True``).
+
+    ``generator`` is the data's own generator (``DeviceBatches.generator``), if it has one.
+    """
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "epoch": run.epoch,
+        "step": run.step,
+        "position": run.position,
+        "order": run.order,
+        "interrupted": run.interrupted,
+        "seconds": run.seconds,
+        "G": _model_state(run.G),
+        "D": _model_state(run.D),
+        "G_spec": _spec_or_none(run.G),
+        "D_spec": _spec_or_none(run.D),
+        "opt_G": run.opt_G.state_dict(),
+        "opt_D": run.opt_D.state_dict(),
+        "config": asdict(run.config),
+        "history": run.history.state_dict(),
+        "fixed_noise": run.fixed_noise.cpu(),
+        "samples": torch.stack(run.samples) if run.samples else None,
+        "sample_epochs": list(run.sample_epochs),
+        "rng": checkpoints.rng_state(generator),
+    }
+    return checkpoints.atomic_save(state, path)
+
+
+def _checkpoint_file(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    return path / CHECKPOINT_NAME if path.is_dir() else path
+
+
+def load_run(
+    path: str | os.PathLike[str],
+    G: nn.Module | None = None,
+    D: nn.Module | None = None,
+    config: TrainConfig | None = None,
+    device: torch.device | str | None = None,
+) -> Run:
+    """The :class:`Run` saved by :func:`train_epochs` at ``path`` (a file, or a run folder holding ``checkpoint.pt``).
+
+    G and D are rebuilt from the checkpoint's model specs unless given. ``config`` (default: the
+    saved one) sets the optimisers' learning rates and betas. The saved RNG states are in
+    ``run.rng_state``. Loading uses ``weights_only=True``.
+    """
+    file = _checkpoint_file(path)
+    state = checkpoints.load_checkpoint(file)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{file} is not a checkpoint written by gan_helpers.training.train_epochs")
+    config = config if config is not None else TrainConfig.from_dict(state["config"])
+    built = []
+    for name, given in (("G", G), ("D", D)):
+        if given is None:
+            if state[f"{name}_spec"] is None:
+                raise ValueError(f"{file} does not describe its {name}; pass the model: load_run(path, G=..., D=...)")
+            given = models.build_model(state[f"{name}_spec"])
+        given.load_state_dict(state[name])
+        built.append(given.to(device) if device is not None else given)
+    G, D = built
+    opt_G, opt_D = make_optimizers(G, D, config)
+    for opt, key, lr in ((opt_G, "opt_G", config.lr_generator), (opt_D, "opt_D", config.lr_discriminator)):
+        opt.load_state_dict(state[key])
+        for group in opt.param_groups:  # the given config wins, e.g. to resume with a lower lr
+            group["lr"], group["betas"] = lr, config.betas
+    history = History()
+    history.load_state_dict(state["history"])
+    samples = list(state["samples"]) if state["samples"] is not None else []
+    return Run(
+        G,
+        D,
+        opt_G,
+        opt_D,
+        config,
+        history,
+        state["fixed_noise"],
+        samples,
+        list(state["sample_epochs"]),
+        state["epoch"],
+        state["step"],
+        state["position"],
+        state["order"],
+        state["seconds"],
+        state["interrupted"],
+        file,
+        state["rng"],
+    )
+
+
+def _new_run(G: nn.Module, D: nn.Module, config: TrainConfig, num_samples: int, noise_seed: int) -> Run:
+    opt_G, opt_D = make_optimizers(G, D, config)
+    noise = evaluation_noise(num_samples, G.latent_dim, noise_seed)
+    run = Run(G, D, opt_G, opt_D, config, History(), noise)
+    run.samples.append(to_uint8(generate(G, noise)))
+    run.sample_epochs.append(0)
+    return run
+
+
+def _start_run(
+    G: nn.Module,
+    D: nn.Module,
+    batches: DeviceBatches,
+    config: TrainConfig,
+    path: Path | None,
+    resume: bool,
+    continue_from: Run | None,
+    overwrite: bool,
+    num_samples: int,
+    noise_seed: int,
+) -> Run:
+    """A new run, the in-memory run to continue, or the run restored from ``path`` (with its RNG states)."""
+    if continue_from is not None:
+        if continue_from.G is not G or continue_from.D is not D:
+            raise ValueError("continue_from=run continues that run's own G and D: pass run.G and run.D")
+        continue_from.config, continue_from.interrupted = config, False
+        return continue_from
+    if resume and path is None:
+        raise ValueError("resume=True needs out_dir, the folder of the checkpoint to continue")
+    if path is not None and path.exists():
+        if resume:
+            run = load_run(path, G, D, config)
+            checkpoints.set_rng_state(run.rng_state, batches.generator)
+            run.interrupted = False
+            return run
+        if not overwrite:
+            raise FileExistsError(
+                f"{path} already holds a checkpoint. Pass resume=True to continue it, overwrite=True to "
+                "start again from scratch, or choose another out_dir."
+            )
+    elif resume:
+        print(f"No checkpoint at {path}: starting a new run.")
+    return _new_run(G, D, config, num_samples, noise_seed)
+
+
+def train_epochs(
+    G: nn.Module,
+    D: nn.Module,
+    batches: DeviceBatches,
+    config: TrainConfig | None = None,
+    *,
+    epochs: int,
+    out_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    continue_from: Run | None = None,
+    overwrite: bool = False,
+    callbacks: list[Callback] | tuple[Callback, ...] = (),
+    steps_per_epoch: int | None = None,
+    num_samples: int = 64,
+    noise_seed: int = 0,
+    grad_norms: bool = True,
+    diagnostics: bool = True,
+    mistake: str | LoopMistake | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> Run:
+    r"""Train for ``epochs`` *epochs* (in total, counting resumed ones) with :func:`~gan_helpers.training.train_gan`.
+
+    An epoch is one pass over ``batches`` in a fresh random order: ``len(batches) // d_steps``
+    steps, or ``steps_per_epoch`` (``config.steps`` is not used). After each epoch it draws G's
+    samples of a fixed noise batch (``num_samples`` vectors seeded by ``noise_seed``, the same in
+    every run), logs ``epoch``, ``epoch_seconds``, ``images_per_s`` (real images through D per
+    second) and ``diversity`` (:func:`gan_helpers.metrics.diversity_ratio` of those samples against as
+    many real images), runs the callbacks' ``on_epoch_end`` and, with ``out_dir``, writes
+    ``checkpoint.pt`` atomically: models, optimisers, history, sample grids, epoch, step and RNG
+    states. ``grad_norms`` logs G's and D's gradient norms; ``diagnostics`` adds
+    :class:`~gan_helpers.training.DiscriminatorWinsCallback` and :class:`~gan_helpers.training.CollapseCallback`.
+
+    Ctrl-C (a notebook's interrupt button) stops at the next log point, saves, and returns the run
+    with ``interrupted=True``; ``resume=True`` then continues from ``out_dir`` exactly where it
+    stopped, with the same batches and random numbers as an uninterrupted run. ``continue_from=run``
+    continues an in-memory :class:`Run`. A NaN or infinite loss raises
+    :class:`~gan_helpers.training.TrainingDiverged` and leaves the last good checkpoint as it was.
+    """
+    if not isinstance(batches, DeviceBatches):
+        raise TypeError(f"train_epochs takes a gan_helpers.data.DeviceBatches, got {type(batches).__name__}")
+    config = config or TrainConfig()
+    steps = _steps_per_epoch(batches, config, epochs, steps_per_epoch)
+    device = batches.device
+    G.to(device)
+    D.to(device)
+    path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+    run = _start_run(G, D, batches, config, path, resume, continue_from, overwrite, num_samples, noise_seed)
+    run.path = path
+    real_reference = to_unit_range(batches.images[:num_samples]).to(device)
+    monitors: list[Callback] = [DiscriminatorWinsCallback(), CollapseCallback()] if diagnostics else []
+    progress_bar = _RunProgress(run, epochs, epochs * steps, desc, progress)
+    with _DeferredInterrupt() as interrupt:
+        everyone = [progress_bar, *callbacks, *monitors, _StopWhenAsked(interrupt)]
+        try:
+            while run.epoch < epochs:
+                if run.position == 0:
+                    run.order = batches.permutation().cpu()
+                done = run.position
+                epoch_start = run.step - done
+                start = time.perf_counter()
+                try:
+                    train_gan(
+                        G,
+                        D,
+                        batches.epoch(run.order, start=done * config.d_steps),
+                        config.replace(steps=steps - done),
+                        device=device,
+                        callbacks=everyone,
+                        history=run.history,
+                        optimizers=(run.opt_G, run.opt_D),
+                        start_step=run.step,
+                        grad_norms=grad_norms,
+                        mistake=mistake,
+                        progress=False,  # one bar for the whole run
+                    )
+                except _StopRequested as stop:
+                    run.seconds += time.perf_counter() - start
+                    run.step, run.position, run.interrupted = stop.step, stop.step - epoch_start, True
+                    _save_interrupted(run, steps, path, batches.generator)
+                    return run
+                except TrainingDiverged as exc:
+                    kept = path is not None and path.is_file()
+                    note = f" The last good checkpoint, {path} (epoch {run.epoch}), is kept." if kept else ""
+                    raise TrainingDiverged(f"{exc}{note}") from exc
+                except KeyboardInterrupt:
+                    if path and path.exists():
+                        print(f"Interrupted mid-step; the last complete checkpoint {path} (epoch {run.epoch}) is kept.")
+                    raise
+                seconds = time.perf_counter() - start
+                images = _images_between(batches, done * config.d_steps, steps * config.d_steps)
+                _finish_epoch(run, steps - done, images, seconds, real_reference)
+                for callback in everyone:  # before saving, so that what they log is in the checkpoint
+                    callback.on_epoch_end(run)
+                if path is not None:
+                    save_run(run, path, batches.generator)
+        finally:
+            progress_bar.close()
+    return run
+
+
+def _steps_per_epoch(batches: DeviceBatches, config: TrainConfig, epochs: int, steps_per_epoch: int | None) -> int:
+    """Check :func:`train_epochs`'s arguments; the number of steps in an epoch."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    steps = steps_per_epoch if steps_per_epoch is not None else len(batches) // config.d_steps
+    if not 1 <= steps * config.d_steps <= len(batches):
+        raise ValueError(
+            f"an epoch has {len(batches)} batches; steps_per_epoch ({steps}) x d_steps ({config.d_steps}) "
+            "must be between 1 and that"
+        )
+    return steps
+
+
+def _save_interrupted(run: Run, steps: int, path: Path | None, generator: torch.Generator | None) -> None:
+    where = f"saved to {save_run(run, path, generator)}" if path else "not saved (train_epochs had no out_dir)"
+    print(f"Stopped at step {run.step} ({run.position}/{steps} of epoch {run.epoch + 1}); checkpoint {where}.")
+
+
+def _images_between(batches: DeviceBatches, first: int, last: int) -> int:
+    """How many images batches ``first`` to ``last - 1`` of an epoch hold (the last batch may be short)."""
+    return min(last * batches.batch_size, len(batches.images)) - first * batches.batch_size
+
+
+def _finish_epoch(run: Run, steps: int, images: int, seconds: float, real_reference: torch.Tensor) -> None:
+    """Advance the counters by ``steps``, draw the fixed-noise samples and log the epoch's figures."""
+    run.seconds += seconds
+    run.step += steps
+    run.epoch += 1
+    run.position, run.order = 0, None
+    fake = generate(run.G, run.fixed_noise)
+    run.samples.append(to_uint8(fake))
+    run.sample_epochs.append(run.epoch)
+    ratio = metrics.diversity_ratio(fake, real_reference[: len(fake)])
+    run.history.log(
+        run.step, epoch=run.epoch, epoch_seconds=seconds, images_per_s=images / max(seconds, 1e-9), diversity=ratio
+    )
