@@ -1,6 +1,6 @@
 r"""How training uses the device at hand: memory layout, bf16 autocast, fused Adam, ``torch.compile``.
 
-:func:`gan_helpers.training.train_gan` (and so ``fit``, the notebooks and the CLI) calls these by
+:func:`gan_helpers.training.train_gan` (and so ``train_epochs``, the notebooks and the CLI) calls these by
 default; none of them changes a loss or a model, only how the arithmetic is laid out and rounded.
 
 - **channels_last** (:func:`prepare_models`): convolution weights and activations stored as

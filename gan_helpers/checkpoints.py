@@ -14,25 +14,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from gan_helpers.files import atomic_path
+
 __all__ = ["atomic_save", "load_checkpoint", "rng_state", "set_rng_state"]
 
 
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """``torch.save(obj, path)`` through a temporary file and ``os.replace``.
+    """``torch.save(obj, path)`` through a temporary file and an atomic rename (:func:`gan_helpers.files.atomic_path`).
 
-    The replace is atomic: an interruption (Ctrl-C, a crash, a full disk) leaves either the old
-    file or the new one, never half a file. The folder is created if needed.
+    An interruption (Ctrl-C, a crash, a full disk) leaves either the old file or the new one, never
+    half a file. The folder is created if needed.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -378,7 +378,7 @@ class ConditionalDCGANGenerator(nn.Module):
     :func:`dcgan_plan`) maps :math:`[z, e(y)]` to the image: :math:`G(z, y) = G_0([z, e(y)])`.
 
     ``G(z)`` without labels uses :func:`cycling_labels` (0, 1, ..., 9, 0, ...), so that code written
-    for unconditional G (fixed-noise sample grids in :func:`gan_helpers.training.fit`) shows
+    for unconditional G (fixed-noise sample grids in :func:`gan_helpers.training.train_epochs`) shows
     every class. Bad labels raise a ValueError (see :func:`check_labels`).
     """
 

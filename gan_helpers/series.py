@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from gan_helpers.files import atomic_path
 from gan_helpers.runtime import FAST_ENV
 
 __all__ = ["NotebookRun", "find_notebooks", "run_notebook", "run_series", "strip_volatile_metadata"]
@@ -55,10 +56,8 @@ def run_notebook(path: Path, output: Path, timeout: int = 3600, kernel_name: str
     )
     client.execute()
     seconds = time.perf_counter() - start
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_suffix(".ipynb.tmp")
-    nbformat.write(strip_volatile_metadata(nb), tmp)
-    os.replace(tmp, output)  # a crash mid-write never leaves half a notebook
+    with atomic_path(output) as tmp:  # a crash mid-write never leaves half a notebook
+        nbformat.write(strip_volatile_metadata(nb), tmp)
     return NotebookRun(path, output, seconds)
 
 

@@ -138,7 +138,7 @@ def latent_explorer(G: nn.Module, num_directions: int = 3, seed: int = 0, scale:
     a typical noise vector has length about :math:`\sqrt{d}`, 10 for ``latent_dim=100``).
     """
     d = G.latent_dim
-    directions = torch.randn(num_directions, d, generator=torch.Generator().manual_seed(seed + 10_000))
+    directions = evaluation_noise(num_directions, d, seed + 10_000)
     directions = directions / directions.norm(dim=1, keepdim=True)
 
     def latent(seed_a: int, seed_b: int, t: float, alphas: list[float]) -> Tensor:

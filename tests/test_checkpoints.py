@@ -26,14 +26,25 @@ def _setup(seed: int = 0, generator_seed: int | None = None):
     batches = gh.data.DeviceBatches(images, batch_size=16, generator=generator)
     G = gh.models.DCGANGenerator(8, (1, 28, 28), width=4)
     D = gh.models.DCGANDiscriminator((1, 28, 28), width=4)
-    config = gh.training.TrainConfig(batch_size=16, log_every=2, progress=False)
+    config = gh.training.TrainConfig(log_every=2)  # the batch size (16) is the DeviceBatches'
     return G, D, batches, config
 
 
 def _fit(*args, **kwargs):
+    kwargs.setdefault("progress", False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gh.training.TrainingWarning)  # tiny models trip the diagnostics
-        return gh.training.fit(*args, **kwargs)
+        return gh.training.train_epochs(*args, **kwargs)
+
+
+class _OnEpochEnd(gh.training.Callback):
+    """A callback that calls ``action(run)`` after every epoch."""
+
+    def __init__(self, action) -> None:
+        self.action = action
+
+    def on_epoch_end(self, run) -> None:
+        self.action(run)
 
 
 def _same_weights(a: nn.Module, b: nn.Module) -> bool:
@@ -61,7 +72,8 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path):
     path = tmp_path / gh.training.CHECKPOINT_NAME
     raw = torch.load(path, map_location="cpu", weights_only=True)  # only tensors, dicts, lists, numbers, strings
     assert raw["epoch"] == 2 and raw["step"] == 12 and raw["samples"].shape == (3, 64, 1, 28, 28)
-    loaded, _ = gh.training.load_run(tmp_path)  # models rebuilt from their specs
+    loaded = gh.training.load_run(tmp_path)  # models rebuilt from their specs
+    assert isinstance(loaded, gh.training.Run) and loaded.rng_state is not None  # the RNG states travel with it
     assert _same_weights(loaded.G, G) and _same_weights(loaded.D, D)
     assert loaded.opt_G.state_dict()["state"][0]["exp_avg"].equal(run.opt_G.state_dict()["state"][0]["exp_avg"])
     assert _history_without_timings(loaded.history) == _history_without_timings(run.history)
@@ -89,11 +101,12 @@ def test_interrupted_then_resumed_run_equals_an_uninterrupted_one(tmp_path, gene
 
     G1, D1, batches1, config1 = _setup(generator_seed=generator_seed)
 
-    def press_ctrl_c(step, history, G, D):
-        if step == 8:  # in the middle of epoch 2 (steps 7..12)
-            os.kill(os.getpid(), signal.SIGINT)
+    class PressCtrlC(gh.training.Callback):
+        def on_log(self, step, history, G, D):
+            if step == 8:  # in the middle of epoch 2 (steps 7..12)
+                os.kill(os.getpid(), signal.SIGINT)
 
-    stopped = _fit(G1, D1, batches1, config1, epochs=3, out_dir=tmp_path / "cut", callbacks=[press_ctrl_c])
+    stopped = _fit(G1, D1, batches1, config1, epochs=3, out_dir=tmp_path / "cut", callbacks=[PressCtrlC()])
     assert stopped.interrupted and stopped.step == 8 and stopped.epoch == 1 and stopped.position == 2
     saved = gh.checkpoints.load_checkpoint(tmp_path / "cut" / gh.training.CHECKPOINT_NAME)
     assert saved["step"] == 8 and saved["interrupted"]
@@ -147,7 +160,7 @@ def test_divergence_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_
 
     path = tmp_path / gh.training.CHECKPOINT_NAME
     with pytest.raises(gh.training.TrainingDiverged, match=r"step 14.*last good checkpoint.*epoch 2"):
-        _fit(G, D, batches, config, epochs=4, out_dir=tmp_path, epoch_callbacks=[poison])
+        _fit(G, D, batches, config, epochs=4, out_dir=tmp_path, callbacks=[_OnEpochEnd(poison)])
     saved = gh.checkpoints.load_checkpoint(path)
     assert saved["epoch"] == 2 and saved["step"] == 12
     assert all(torch.isfinite(v).all() for v in saved["G"].values() if v.is_floating_point())
@@ -155,19 +168,19 @@ def test_divergence_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_
 
 
 def test_discriminator_wins_warning_needs_a_long_streak_and_fires_once():
-    monitor = gh.training.DiscriminatorWinsMonitor(loss_below=0.1, d_fake_below=0.05, patience=100)
+    monitor = gh.training.DiscriminatorWinsCallback(loss_below=0.1, d_fake_below=0.05, patience=100)
     history = gh.training.History()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for step in range(10, 91, 10):  # a streak of 90 steps only (each log covers 10 steps)
             history.log(step, loss_d=0.01, d_fake=0.01)
-            monitor(step, history, None, None)
+            monitor.on_log(step, history, None, None)
         history.log(100, loss_d=0.9, d_fake=0.4)  # broken: the count starts again
-        monitor(100, history, None, None)
+        monitor.on_log(100, history, None, None)
         assert not caught
         for step in range(110, 400, 10):
             history.log(step, loss_d=0.01, d_fake=0.01)
-            monitor(step, history, None, None)
+            monitor.on_log(step, history, None, None)
     assert len(caught) == 1 and issubclass(caught[0].category, gh.training.DiscriminatorWinsWarning)
     assert "up to step 200" in str(caught[0].message) and "label 'real'" in str(caught[0].message)
 
@@ -193,7 +206,7 @@ class _CollapseAfter(nn.Module):
         return x[:1].expand_as(x) if self.collapsed else x
 
 
-def test_fit_warns_once_when_the_samples_collapse(tmp_path):
+def test_train_epochs_warns_once_when_the_samples_collapse(tmp_path):
     _, D, batches, config = _setup()
     G = _CollapseAfter()
 
@@ -203,17 +216,17 @@ def test_fit_warns_once_when_the_samples_collapse(tmp_path):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = gh.training.fit(G, D, batches, config, epochs=4, epoch_callbacks=[collapse])
+        run = gh.training.train_epochs(G, D, batches, config, epochs=4, callbacks=[_OnEpochEnd(collapse)], progress=False)
     collapse_warnings = [w for w in caught if issubclass(w.category, gh.training.ModeCollapseWarning)]
     assert run.history["diversity"][-1] == 0.0
     assert len(collapse_warnings) == 1 and "after epoch 3" in str(collapse_warnings[0].message)
     assert collapse_warnings[0].filename == __file__  # points at the caller's line
 
 
-def test_fit_rejects_arguments_it_cannot_use(tmp_path):
+def test_train_epochs_rejects_arguments_it_cannot_use(tmp_path):
     G, D, batches, config = _setup()
-    with pytest.raises(ValueError, match="batch_size"):
-        _fit(G, D, batches, gh.training.TrainConfig(batch_size=32), epochs=1)
+    with pytest.raises(TypeError, match="batch_size"):  # the batch size is the DeviceBatches', not a config field
+        gh.training.TrainConfig(batch_size=32)
     with pytest.raises(TypeError, match="DeviceBatches"):
         _fit(G, D, [torch.zeros(16, 1, 28, 28)], config, epochs=1)
     with pytest.raises(ValueError, match="steps_per_epoch"):

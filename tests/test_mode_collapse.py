@@ -10,6 +10,7 @@ import torch
 
 import gan_helpers as gh
 from gan_helpers import metrics
+from gan_helpers.experiments import mode_collapse
 
 RING = gh.data.ring_2d(num_modes=8, radius=2.0, std=0.02)
 GRID = gh.data.grid_2d(side=5, spacing=2.0, std=0.05)
@@ -137,7 +138,7 @@ def test_mode_figures_have_one_panel_per_snapshot_and_per_run():
     import matplotlib.pyplot as plt
 
     snaps = [
-        gh.training.Snapshot(step, RING.sample(100), torch.zeros(20, 20), torch.zeros(8, dtype=torch.long))
+        mode_collapse.Snapshot2D(step, RING.sample(100), torch.zeros(20, 20), torch.zeros(8, dtype=torch.long))
         for step in (100, 200, 300)
     ]
     fig = gh.plots.plot_snapshots(snaps, RING, ncols=2)

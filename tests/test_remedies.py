@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
 
 import gan_helpers as gh
 from gan_helpers import losses, training
+from gan_helpers.experiments import mode_collapse
 from gan_helpers.models import MinibatchStdDev, MLPDiscriminator, MLPGenerator
 
 
@@ -162,45 +165,53 @@ def test_minibatch_std_makes_a_samples_score_depend_on_its_batchs_diversity():
 REMEDY_NAMES = ["vanilla", "wgan-gp", "spectral-norm", "label-smoothing", "ttur", "minibatch-std"]
 
 
-def test_registry_holds_the_six_remedies_and_returns_copies():
-    assert list(training.REMEDIES) == REMEDY_NAMES
-    d_options, overrides = training.remedy_setup("wgan-gp")
-    assert overrides["loss"] == "wgan-gp" and overrides["d_steps"] == 5
-    overrides["d_steps"] = 1
-    d_options["spectral_norm"] = True
-    assert training.remedy_setup("wgan-gp")[1]["d_steps"] == 5
-    assert training.remedy_setup("wgan-gp")[0] == {}
+def test_registry_holds_the_six_remedies_and_cannot_be_changed_through_what_it_gives():
+    assert list(mode_collapse.REMEDIES) == REMEDY_NAMES
+    remedy = mode_collapse.REMEDIES["wgan-gp"]
+    d_options, config = remedy.d_options, remedy.train_config()
+    assert config.loss == "wgan-gp" and config.d_steps == 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.d_steps = 1  # a TrainConfig is frozen: changes are copies, config.replace(d_steps=1)
+    assert config.replace(d_steps=1).d_steps == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        remedy.d_options = {"spectral_norm": True}  # a Remedy is frozen too
+    assert mode_collapse.REMEDIES["wgan-gp"].train_config().d_steps == 5
+    assert mode_collapse.REMEDIES["wgan-gp"].train_config() is not config  # a fresh config each time
+    assert d_options == {}
     with pytest.raises(ValueError, match="Unknown remedy"):
-        training.remedy_setup("dropout")
+        mode_collapse.build_toy_gan("dropout")
 
 
 def test_each_remedy_sets_the_option_it_names():
-    configs = {name: training.build_toy_gan(name, hidden=(8,))[2] for name in REMEDY_NAMES}
-    Ds = {name: training.build_toy_gan(name, hidden=(8,))[1] for name in REMEDY_NAMES}
+    configs = {name: mode_collapse.build_toy_gan(name, hidden=(8,))[2] for name in REMEDY_NAMES}
+    Ds = {name: mode_collapse.build_toy_gan(name, hidden=(8,))[1] for name in REMEDY_NAMES}
     assert configs["label-smoothing"].label_smoothing > 0 and configs["vanilla"].label_smoothing == 0
     assert configs["ttur"].lr_discriminator > configs["ttur"].lr_generator
     assert configs["vanilla"].lr_discriminator == configs["vanilla"].lr_generator
     assert Ds["spectral-norm"].spectral_norm and not Ds["vanilla"].spectral_norm
     assert Ds["minibatch-std"].minibatch_std and not Ds["vanilla"].minibatch_std
-    # same data, sizes and batch for every remedy: only the remedy differs
-    assert len({c.batch_size for c in configs.values()}) == 1
+    # same data, sizes and batch for every remedy: only the remedy differs (the batch size is the experiment's
+    # one BATCH_SIZE, not a config field a remedy could override)
+    assert mode_collapse.BATCH_SIZE == 256
+    assert not any("batch_size" in r.config for r in mode_collapse.REMEDIES.values())
+    assert not any(hasattr(c, "batch_size") for c in configs.values())
 
 
 @pytest.mark.parametrize("name", REMEDY_NAMES)
 def test_each_remedy_trains_a_few_steps_and_each_step_updates_only_its_player(name):
     torch.manual_seed(0)
-    G, D, config = training.build_toy_gan(name, hidden=(16, 16))
-    data = gh.data.ring_2d()
+    G, D, config = mode_collapse.build_toy_gan(name, hidden=(16, 16))
+    data = gh.data.ring_2d(std=0.02)  # the old default of ring_2d
     # D's step: its loss (with the penalty for WGAN-GP) must not reach G
     x_fake = G(torch.randn(32, G.latent_dim)).detach()
-    loss_D, _, _ = training.discriminator_step_loss(D, data.sample(32), x_fake, config)
+    loss_D, _, _ = training.discriminator_loss(D, data.sample(32), x_fake, config)
     loss_D.backward()
     assert all(p.grad is None for p in G.parameters())
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in D.parameters())
     D.zero_grad(set_to_none=True)
     # G's step through a frozen D must not give D gradients
     D.requires_grad_(False)
-    training.generator_step_loss(D(G(torch.randn(32, G.latent_dim))), config).backward()
+    training.generator_loss(D, G(torch.randn(32, G.latent_dim)), config).backward()
     D.requires_grad_(True)
     assert all(p.grad is None for p in D.parameters())
     assert all(p.grad is not None for p in G.parameters())
@@ -208,25 +219,24 @@ def test_each_remedy_trains_a_few_steps_and_each_step_updates_only_its_player(na
     # (a critic's output bias cancels in E f(fake) - E f(real) and in the penalty: it cannot move)
     params = [*G.parameters(), *(p for n, p in D.named_parameters() if not (name == "wgan-gp" and n == "net.4.bias"))]
     before = [p.detach().clone() for p in params]
-    config.steps, config.log_every = 3, 1
-    history = training.train_gan(G, D, data.sample, config)
+    config = config.replace(steps=3, log_every=1)
+    history = training.train_gan(G, D, gh.data.SampledBatches(data.sample, mode_collapse.BATCH_SIZE), config)
     assert all(not torch.equal(b, a) for b, a in zip(before, params, strict=True))
     assert all(torch.isfinite(torch.as_tensor(history[k])).all() for k in ("loss_d", "loss_g", "d_real", "d_fake"))
 
 
 def test_wgan_gp_uses_raw_critic_scores():
     """Closed form for a linear critic f(x) = w.x + b: E f(fake) - E f(real) + 10 (|w| - 1)^2."""
-    _, overrides = training.remedy_setup("wgan-gp")
-    config = training.TrainConfig(**overrides)
+    config = mode_collapse.REMEDIES["wgan-gp"].train_config()
     x_real, x_fake = _batches()
     w = torch.tensor([1.5, 2.0])
     critic = _linear_critic(w.tolist(), bias=4.0)
-    loss, scores_real, _ = training.discriminator_step_loss(critic, x_real, x_fake, config)
+    loss, scores_real, _ = training.discriminator_loss(critic, x_real, x_fake, config)
     expected = (x_fake @ w).mean() - (x_real @ w).mean() + 10 * (w.norm() - 1) ** 2
     torch.testing.assert_close(loss, expected)
     assert scores_real.max() > 1  # scores, not probabilities
-    torch.testing.assert_close(training.generator_step_loss(scores_real, config), -scores_real.mean())
-    _, D, _ = training.build_toy_gan("wgan-gp", hidden=(8,))
+    torch.testing.assert_close(training.generator_loss(critic, x_real, config), -scores_real.mean())
+    _, D, _ = mode_collapse.build_toy_gan("wgan-gp", hidden=(8,))
     assert isinstance(D.net[-1], nn.Linear)  # no sigmoid after the critic's last layer
 
 
@@ -234,22 +244,22 @@ def test_wgan_gp_uses_raw_critic_scores():
 
 
 def test_run_mode_experiment_is_reproducible_and_measures_its_samples():
-    a = training.run_mode_experiment("ring", "vanilla", seed=3, steps=5, num_eval=300)
-    b = training.run_mode_experiment("ring", "vanilla", seed=3, steps=5, num_eval=300)
+    a = mode_collapse.run_mode_experiment("ring", "vanilla", seed=3, steps=5, num_eval=300)
+    b = mode_collapse.run_mode_experiment("ring", "vanilla", seed=3, steps=5, num_eval=300)
     torch.testing.assert_close(a.samples, b.samples)
     assert a.samples.shape == (300, 2)
     row = a.row()
-    assert row["num_modes"] == 8 and row["steps"] == 5 and row["wall_time_s"] > 0
-    expected = gh.metrics.mode_coverage(a.samples, training.toy_dataset("ring"), min_count=10)
+    assert row["num_modes"] == 8 and row["steps"] == 5 and row["seconds"] > 0
+    expected = gh.metrics.mode_coverage(a.samples, gh.data.toy_2d("ring"), min_count=10)
     assert row["modes"] == expected.covered and row["high_quality"] == expected.high_quality
-    with pytest.raises(ValueError, match="Unknown data set"):
-        training.run_mode_experiment("spiral", "vanilla", steps=1)
+    with pytest.raises(ValueError, match="Unknown 2-D target"):
+        mode_collapse.run_mode_experiment("spiral", "vanilla", steps=1)
 
 
-def _fake_run(dataset: str, remedy: str, seed: int, covered: int, hq: float) -> training.ModeExperiment:
+def _fake_run(dataset: str, remedy: str, seed: int, covered: int, hq: float) -> mode_collapse.ModeExperiment:
     num_modes = 8 if dataset == "ring" else 25
     coverage = gh.metrics.ModeCoverage(covered, num_modes, hq, torch.zeros(num_modes, dtype=torch.long))
-    return training.ModeExperiment(
+    return mode_collapse.ModeExperiment(
         dataset, remedy, seed, 10, coverage, 1.0, torch.zeros(1, 2), training.History(), nn.Identity(), nn.Identity()
     )
 
@@ -262,7 +272,7 @@ def test_summary_takes_mean_and_range_over_seeds_and_best_remedy_picks_coverage_
         _fake_run("ring", "ttur", 1, 8, 0.8),
         _fake_run("grid", "ttur", 0, 20, 0.95),
     ]
-    rows = training.summarise_mode_experiments(runs)
+    rows = mode_collapse.summarise_mode_experiments(runs)
     assert [(r["dataset"], r["remedy"], r["seeds"]) for r in rows] == [
         ("ring", "vanilla", 2),
         ("ring", "ttur", 2),
@@ -271,16 +281,16 @@ def test_summary_takes_mean_and_range_over_seeds_and_best_remedy_picks_coverage_
     assert rows[0]["modes_mean"] == 3.0 and (rows[0]["modes_min"], rows[0]["modes_max"]) == (2, 4)
     assert (rows[0]["all_modes"], rows[1]["all_modes"]) == (0, 2)
     assert rows[1]["hq_mean"] == pytest.approx(0.7)
-    assert training.best_remedy(rows, "ring")["remedy"] == "ttur"
-    table = training.format_mode_table(rows)
+    assert mode_collapse.best_remedy(rows, "ring")["remedy"] == "ttur"
+    table = mode_collapse.format_mode_table(rows)
     assert "3.0/8 [2, 4]" in table and "70.0% [60.0%, 80.0%]" in table and "2/2 seeds" in table
     with pytest.raises(ValueError, match="no rows"):
-        training.best_remedy(rows, "spiral")
+        mode_collapse.best_remedy(rows, "spiral")
 
 
 def test_mesh_rows_run_along_y_and_columns_along_x():
     D = _linear_critic([1.0, 10.0], bias=0.0)  # f(x, y) = x + 10 y
-    logits = training.discriminator_on_mesh(D, (-1.0, 1.0, 0.0, 2.0), resolution=3)
+    logits = gh.plots.discriminator_on_mesh(D, (-1.0, 1.0, 0.0, 2.0), resolution=3)
     expected = torch.tensor([[-1.0, 0.0, 1.0], [9.0, 10.0, 11.0], [19.0, 20.0, 21.0]])
     torch.testing.assert_close(logits, expected)
 
@@ -288,9 +298,11 @@ def test_mesh_rows_run_along_y_and_columns_along_x():
 def test_snapshot_recorder_records_at_multiples_of_every():
     torch.manual_seed(0)
     G, D = MLPGenerator(2, 2, (8,)), MLPDiscriminator(2, (8,))
-    recorder = training.SnapshotRecorder(gh.data.ring_2d(), torch.randn(50, 2), every=4, resolution=10)
-    config = training.TrainConfig(steps=8, log_every=2, progress=False)
-    training.train_gan(G, D, gh.data.ring_2d().sample, config, callbacks=[recorder])
+    ring = gh.data.ring_2d(std=0.02)  # the old default of ring_2d
+    recorder = mode_collapse.Snapshot2DCallback(ring, torch.randn(50, 2), every=4, resolution=10)
+    config = training.TrainConfig(steps=8, log_every=2)
+    batches = gh.data.SampledBatches(ring.sample, 128)  # the old default batch size
+    training.train_gan(G, D, batches, config, callbacks=[recorder], progress=False)
     assert [s.step for s in recorder.snapshots] == [4, 8]
     snap = recorder.snapshots[-1]
     assert snap.samples.shape == (50, 2) and snap.logits.shape == (10, 10) and snap.counts.shape == (8,)
@@ -324,14 +336,14 @@ def test_gradient_penalty_checker_accepts_the_package_and_explains_mistakes():
 
 def test_mode_collapse_explorer_trains_only_when_asked(monkeypatch):
     calls = []
-    real_run = training.run_mode_experiment
+    real_run = mode_collapse.run_mode_experiment
 
     def spy(*args, **kwargs):
         calls.append(args)
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(training, "run_mode_experiment", spy)
-    box = gh.widgets.mode_collapse_explorer(steps=100)
+    monkeypatch.setattr(mode_collapse, "run_mode_experiment", spy)
+    box = mode_collapse.mode_collapse_explorer(steps=100)
     assert calls == []
     data_box, run_box, _ = box.children
     data_box.children[1].value = "spectral-norm"

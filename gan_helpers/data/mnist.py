@@ -19,7 +19,6 @@ import hashlib
 import http.client
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -32,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from gan_helpers.data.idx import DataFileError, read_idx
+from gan_helpers.files import atomic_path
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -232,13 +232,11 @@ def download_file(
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp: Path | None = Path(tmp_name)
-    try:
+    with atomic_path(dest, suffix=".part") as tmp:
         digest = hashlib.md5(usedforsecurity=False)
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         with (
-            os.fdopen(fd, "wb") as out,
+            open(tmp, "wb") as out,
             urllib.request.urlopen(request, timeout=timeout) as response,
         ):
             length = response.headers.get("Content-Length")
@@ -260,11 +258,6 @@ def download_file(
                 f"{url} sent {received} bytes with MD5 {got}, expected {' or '.join(md5)}: "
                 f"the mirror serves a different or damaged file, so {dest.name} was not kept."
             )
-        os.replace(tmp, dest)
-        tmp = None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
     return dest
 
 

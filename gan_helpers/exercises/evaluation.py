@@ -193,7 +193,7 @@ def check_masked_psnr(fn: Callable[..., Any], seed: int = 0) -> Feedback:
 
 def check_slerp(fn: Callable[..., Any], seed: int = 0) -> Feedback:
     r"""Check ``fn(z0, z1, t)``: spherical interpolation at one ``t`` in [0, 1], against
-    :func:`gan_helpers.models.interpolate_latents` (11 points, so ``t`` in steps of 0.1)."""
+    :func:`gan_helpers.sampling.interpolate_latents` (11 points, so ``t`` in steps of 0.1)."""
     gen = torch.Generator().manual_seed(seed)
     z0, z1 = torch.randn(16, generator=gen, dtype=torch.float64), torch.randn(16, generator=gen, dtype=torch.float64)
     path = sampling.interpolate_latents(z0, z1, num=11, spherical=True)
@@ -209,4 +209,4 @@ def check_slerp(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         if not _close(got, path[i]):
             return Feedback(False, f"wrong at t = {i / 10}: Omega = arccos(z0 . z1 / (|z0| |z1|)), then "
                             "sin((1 - t) Omega) / sin(Omega) * z0 + sin(t Omega) / sin(Omega) * z1.")
-    return Feedback(True, "your slerp matches gh.models.interpolate_latents, ends included.")
+    return Feedback(True, "your slerp matches gh.sampling.interpolate_latents, ends included.")

@@ -9,6 +9,7 @@ import torch
 
 from gan_helpers import data, losses, metrics, models
 from gan_helpers.exercises.feedback import Feedback, _close, _student_result, _verdict
+from gan_helpers.sampling import evaluation_noise
 
 __all__ = [
     "check_discriminator_step",
@@ -129,7 +130,7 @@ def check_discriminator_step(
     clear); G must get no gradient and not change.
     """
     G, D, opt_D, x_real = _d_step_setup(seed)
-    z = torch.randn(64, 1, generator=torch.Generator().manual_seed(seed + 2))
+    z = evaluation_noise(64, 1, seed + 2)
     g_before = [p.detach().clone() for p in G.parameters()]
     d_before = [p.detach().clone() for p in D.parameters()]
     try:

@@ -1,7 +1,7 @@
 r"""Image-quality metrics in a classifier's feature space: features and labels, FID, class coverage, reports.
 
 Images are uint8 pixels or floats in [-1, 1] (:func:`as_unit_images`); the classifier
-(:class:`gan_helpers.models.MNISTClassifier`) gives features and logits in one pass
+(:class:`gan_helpers.classifier.MNISTClassifier`) gives features and logits in one pass
 (:func:`classifier_outputs`). :func:`evaluate_generator` samples G with :func:`gan_helpers.sampling.sample`
 and reports FID, precision/recall (:mod:`gan_helpers.metrics.coverage`) and class coverage.
 """
@@ -71,13 +71,13 @@ def classifier_outputs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Features ``(N, d)`` and logits ``(N, classes)`` of ``images`` in one pass, on the CPU.
 
-    ``classifier`` needs ``features(x)`` and ``head(features)`` (as :class:`gan_helpers.models.MNISTClassifier`).
+    ``classifier`` needs ``features(x)`` and ``head(features)`` (as :class:`gan_helpers.classifier.MNISTClassifier`).
     It runs in eval mode under ``torch.no_grad()``, in batches; its mode is restored after.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if not (hasattr(classifier, "features") and hasattr(classifier, "head")):
-        raise TypeError("classifier must have features(x) and head(f) methods, as gh.models.MNISTClassifier")
+        raise TypeError("classifier must have features(x) and head(f) methods, as gh.classifier.MNISTClassifier")
     images = torch.as_tensor(images)
     device = sampling.model_device(classifier, device)
     features, logits = [], []

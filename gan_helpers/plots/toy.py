@@ -21,6 +21,7 @@ from torch import nn
 from gan_helpers import metrics
 from gan_helpers.data.toy import GaussianMixture, toy_2d, toy_extent
 from gan_helpers.plots.images import _evenly_spaced_indices
+from gan_helpers.sampling import eval_mode
 
 __all__ = [
     "animate_gan_1d",
@@ -94,7 +95,7 @@ def plot_gan_1d_snapshots(
 ) -> Figure:
     """:func:`plot_gan_1d` at ``num_panels`` moments of training, evenly spaced from the first snapshot to the last."""
     if not snapshots:
-        raise ValueError("nothing to draw: pass a SnapshotRecorder1D's .snapshots after training")
+        raise ValueError("nothing to draw: pass a Snapshot1DCallback's .snapshots after training")
     chosen = [snapshots[i] for i in _evenly_spaced_indices(len(snapshots), num_panels)]
     nrows = math.ceil(len(chosen) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * size * ncols, size * nrows), squeeze=False)
@@ -114,7 +115,7 @@ def animate_gan_1d(
     Show it with ``IPython.display.HTML(anim.to_jshtml())``; the figure itself is closed.
     """
     if not snapshots:
-        raise ValueError("nothing to draw: pass a SnapshotRecorder1D's .snapshots after training")
+        raise ValueError("nothing to draw: pass a Snapshot1DCallback's .snapshots after training")
     chosen = [snapshots[i] for i in _evenly_spaced_indices(len(snapshots), max_frames)]
     fig, ax = plt.subplots(figsize=(6.0, 3.4), dpi=dpi)
 
@@ -233,11 +234,8 @@ def discriminator_on_mesh(
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")  # (res, res) each
     points = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1)  # (res * res, 2)
     device = next(D.parameters()).device
-    was_training = D.training
-    D.eval()
-    with torch.no_grad():
+    with eval_mode(D):
         logits = D(points.to(device)).cpu()
-    D.train(was_training)
     return logits.reshape(resolution, resolution)
 
 
@@ -328,7 +326,7 @@ def plot_snapshots(
     samples within 3 sigma of their centre (as :func:`gan_helpers.metrics.modes_covered`).
     """
     if not snapshots:
-        raise ValueError("no snapshots to draw: pass a SnapshotRecorder's .snapshots after training")
+        raise ValueError("no snapshots to draw: pass a Snapshot2DCallback's .snapshots after training")
     nrows = math.ceil(len(snapshots) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
     for ax in axes.flat[len(snapshots) :]:
@@ -350,7 +348,7 @@ def plot_mode_occupancy(snapshots: Sequence[Any], mixture: GaussianMixture, ax: 
     to row as training goes on; a good generator shows an even column of 1/K.
     """
     if not snapshots:
-        raise ValueError("no snapshots to draw: pass a SnapshotRecorder's .snapshots after training")
+        raise ValueError("no snapshots to draw: pass a Snapshot2DCallback's .snapshots after training")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 2.6))
     k = mixture.num_modes

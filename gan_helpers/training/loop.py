@@ -180,7 +180,7 @@ def train_discriminator(
     if steps < 1 or batch_size < 1 or log_every < 1:
         raise ValueError(f"steps, batch_size and log_every must be at least 1, got {steps}, {batch_size}, {log_every}")
     device = model_device(D)
-    opt_D = torch.optim.Adam(D.parameters(), lr=lr)
+    opt_D = acceleration.adam(D.parameters(), lr=lr, betas=(0.9, 0.999))  # PyTorch's default betas
     history = History()
     means = IntervalMeans(("loss_d", "d_real", "d_fake"), device)
     D.train()
