@@ -371,10 +371,10 @@ class FastTrainer(Trainer):
         generator = torch.Generator().manual_seed(config.seed)
         batches = gh.data.DeviceBatches(images, batch_size=config.batch_size, device=device, drop_last=True,
                                         generator=generator)
-        self.stream = gh.training.batch_stream(batches, config.batch_size)  # one endless stream across calls
+        self.stream = gh.training.batch_stream(batches)  # one endless stream across calls; batches own the size
         self.train_config = gh.training.TrainConfig(
-            batch_size=config.batch_size, lr=config.lr, betas=config.betas, log_every=config.log_every,
-            progress=False, precision=config.precision, compile=config.compile,
+            lr=config.lr, betas=config.betas, log_every=config.log_every, precision=config.precision,
+            compile=config.compile,
         )
         self.opt_G, self.opt_D = gh.training.make_optimizers(self.G, self.D, self.train_config)
         self.precision = gh.acceleration.resolve_precision(  # what train_gan will run in
@@ -388,11 +388,12 @@ class FastTrainer(Trainer):
             self.G,
             self.D,
             self.stream,
-            replace(self.train_config, steps=steps),
+            self.train_config.replace(steps=steps),
             device=self.device,
             history=self.history,
             optimizers=(self.opt_G, self.opt_D),
             start_step=self.step,
+            progress=False,
         )
         self.step += steps
 
@@ -607,11 +608,11 @@ def train_until(
 def fid_scorer(held_out: torch.Tensor, fid_n: int, device: torch.device) -> Callable[[nn.Module], float]:
     """``score(G)``: FID of ``fid_n`` samples of G (fixed noise) against ``fid_n`` held-out digits, in the
     shipped classifier's feature space (:func:`gan_helpers.metrics.fid`)."""
-    classifier = gh.models.load_classifier(device=device)
+    classifier = gh.classifier.load_classifier(device=device)
     real = gh.metrics.extract_features(classifier, held_out[:fid_n], device=device)
 
     def score(G: nn.Module) -> float:
-        fake = gh.metrics.sample_images(G, fid_n, seed=12345, device=device)
+        fake = gh.sampling.sample(G, fid_n, seed=12345, device=device)
         return gh.metrics.fid(real, gh.metrics.extract_features(classifier, fake, device=device))
 
     return score

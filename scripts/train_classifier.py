@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-dir", type=Path, default=None, help=f"folder holding {' and '.join(TEST_FILES)}")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N digits only (for tests)")
     parser.add_argument(
-        "--out", type=Path, default=gh.models.weights_dir() / gh.models.CLASSIFIER_WEIGHTS, help="weights file"
+        "--out", type=Path, default=gh.models.weights_dir() / gh.classifier.CLASSIFIER_WEIGHTS, help="weights file"
     )
     return parser
 
@@ -83,9 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         images, labels = images[: args.limit], labels[: args.limit]
     epochs = args.epochs if args.epochs is not None else max(3, round(DIGITS_SEEN / len(images)))
     gh.runtime.seed_everything(args.seed)
-    model = gh.models.MNISTClassifier()
+    model = gh.classifier.MNISTClassifier()
     start = time.perf_counter()
-    history = gh.training.train_classifier(
+    history = gh.classifier.train_classifier(
         model, images, labels, epochs=epochs, batch_size=args.batch_size, lr=args.lr,
         augment=not args.no_augment, device=device, seed=args.seed,
     )
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         test_images, test_labels, test_name = test
         record["test_accuracy"] = gh.metrics.classifier_accuracy(model, test_images, test_labels, device=device)
         record["test_data"] = f"{test_name}, {len(test_images):,} digits"
-    gh.models.save_classifier(model.cpu(), args.out, **record)
+    gh.classifier.save_classifier(model.cpu(), args.out, **record)
     for key, value in record.items():
         print(f"{key}: {value}")
     print(f"saved {args.out}")

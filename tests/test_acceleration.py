@@ -24,7 +24,12 @@ def _real(n: int) -> torch.Tensor:
 
 
 def _config(**overrides) -> gh.training.TrainConfig:
-    return gh.training.TrainConfig(**{"steps": 1, "batch_size": BATCH, "progress": False, **overrides})
+    return gh.training.TrainConfig(**{"steps": 1, **overrides})
+
+
+def _train(G, D, sample, config, batch_size: int = BATCH, **kwargs) -> gh.training.History:
+    """train_gan on batches ``sample(batch_size)`` (the data source owns the batch size), without a progress bar."""
+    return gh.training.train_gan(G, D, gh.data.SampledBatches(sample, batch_size), config, progress=False, **kwargs)
 
 
 def test_one_step_is_the_documented_algorithm_fakes_reused_for_g():
@@ -34,7 +39,7 @@ def test_one_step_is_the_documented_algorithm_fakes_reused_for_g():
     config = _config(precision="fp32")
     x_real = _real(BATCH)
     torch.manual_seed(1)
-    gh.training.train_gan(G, D, lambda n: x_real, config)
+    _train(G, D, lambda n: x_real, config)
 
     opt_G, opt_D = gh.training.make_optimizers(G_hand, D_hand, config)
     torch.manual_seed(1)
@@ -57,7 +62,7 @@ def test_g_runs_forward_once_per_d_update_and_again_only_when_the_graph_is_gone(
     G, D = _tiny_dcgan()
     calls = []
     G.register_forward_hook(lambda module, args, output: calls.append(1))
-    gh.training.train_gan(G, D, _real, _config(d_steps=d_steps), mistake=mistake)
+    _train(G, D, _real, _config(d_steps=d_steps), mistake=mistake)
     assert len(calls) == forwards
 
 
@@ -70,7 +75,7 @@ def test_conditional_step_reuses_fakes_and_their_labels():
     G_calls = []
     G.register_forward_hook(lambda module, args, output: G_calls.append(args[1].clone()))
     labelled = lambda n: (_real(n), torch.randint(10, (n,)))  # noqa: E731
-    gh.training.train_gan(G, D, labelled, _config(conditional=True))
+    _train(G, D, labelled, _config())  # G has num_classes: a conditional step
     assert len(G_calls) == 1 and len(seen) == 3  # D on real, on fakes (D's step), on the same fakes (G's step)
     assert torch.equal(seen[1], G_calls[0]) and torch.equal(seen[2], G_calls[0])
 
@@ -101,7 +106,7 @@ def test_bf16_autocast_runs_convolutions_in_bf16_and_keeps_losses_weights_and_gr
     G, D = _tiny_dcgan()
     with acceleration.autocast("bf16", "cpu"):
         x_fake = G(torch.randn(BATCH, LATENT))
-        loss, logits_real, logits_fake = gh.training.discriminator_step_loss(D, _real(BATCH), x_fake, _config())
+        loss, logits_real, logits_fake = gh.training.discriminator_loss(D, _real(BATCH), x_fake, _config())
     assert x_fake.dtype == torch.bfloat16
     assert logits_real.dtype == logits_fake.dtype == loss.dtype == torch.float32
     loss.backward()
@@ -115,8 +120,8 @@ def test_bf16_and_fp32_steps_compute_the_same_losses_up_to_bf16_rounding():
     for precision in ("fp32", "bf16"):
         G, D = _tiny_dcgan()
         torch.manual_seed(3)
-        config = _config(batch_size=64, precision=precision, log_every=1)
-        history = gh.training.train_gan(G, D, lambda n: x_real, config)
+        config = _config(precision=precision, log_every=1)
+        history = _train(G, D, lambda n: x_real, config, batch_size=64)
         losses[precision] = (history.last("loss_d"), history.last("loss_g"))
     for fp32, bf16 in zip(losses["fp32"], losses["bf16"], strict=True):
         assert bf16 == pytest.approx(fp32, rel=2e-2)
@@ -172,8 +177,8 @@ def test_compiled_training_matches_eager_training():
         torch.manual_seed(0)
         G, D = gh.models.MLPGenerator(2, 2, hidden=(16,)), gh.models.MLPDiscriminator(2, hidden=(16,))
         torch.manual_seed(1)
-        config = _config(steps=3, batch_size=32, compile=compile_, log_every=1)
-        history = gh.training.train_gan(G, D, lambda n: torch.randn(n, 2), config)
+        config = _config(steps=3, compile=compile_, log_every=1)
+        history = _train(G, D, lambda n: torch.randn(n, 2), config, batch_size=32)
         results.append((history["loss_d"], torch.cat([p.detach().flatten() for p in G.parameters()])))
     torch.testing.assert_close(torch.as_tensor(results[1][0]), torch.as_tensor(results[0][0]), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(results[1][1], results[0][1], rtol=1e-4, atol=1e-5)

@@ -1,11 +1,11 @@
-"""The on-device batch iterator yields every sample exactly once per epoch."""
+"""The on-device batch iterator yields every sample exactly once per epoch; a sampler gives endless batches."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from gan_helpers.data import DeviceBatches, to_unit_range
+from gan_helpers.data import DeviceBatches, SampledBatches, to_unit_range
 
 
 def _indexed_images(n: int) -> torch.Tensor:
@@ -64,3 +64,40 @@ def test_bad_inputs_raise_clear_errors():
         DeviceBatches(_indexed_images(10), torch.zeros(9))
     with pytest.raises(TypeError, match="uint8"):
         to_unit_range(torch.zeros(3))
+
+
+def test_one_epoch_in_a_stored_order_knows_its_batch_size_and_resumes_mid_epoch():
+    batches = DeviceBatches(_indexed_images(100), batch_size=32, generator=torch.Generator().manual_seed(0))
+    order = batches.permutation()
+    epoch = batches.epoch(order, start=1)
+    assert epoch.batch_size == 32
+    expected = [_indices(b) for b in batches.iter_order(order)][1:]  # the batches left after the first
+    assert [_indices(b) for b in epoch] == expected == [_indices(b) for b in epoch]  # re-iterable, same order
+    assert [i for idx in expected for i in idx] == order[32:].tolist()
+
+
+def test_sampled_batches_are_endless_calls_of_the_sampler_in_order():
+    calls = []
+
+    def sample(n):
+        calls.append(n)
+        return torch.randn(n, 2)
+
+    batches = SampledBatches(sample, 16)
+    assert batches.batch_size == 16
+    torch.manual_seed(0)
+    stream = iter(batches)
+    got = [next(stream) for _ in range(3)]
+    torch.manual_seed(0)
+    expected = [torch.randn(16, 2) for _ in range(3)]  # the global random stream, in the order asked
+    assert calls == [16, 16, 16]
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_sampled_batches_reject_a_non_callable_and_a_batch_size_below_one():
+    with pytest.raises(TypeError, match="function"):
+        SampledBatches(torch.zeros(4, 2), 8)
+    with pytest.raises(ValueError, match="batch_size"):
+        SampledBatches(torch.randn, 0)
+    with pytest.raises(ValueError, match="batch_size"):
+        SampledBatches(torch.randn, -3)

@@ -130,6 +130,21 @@ def test_resume_continues_to_more_epochs_exactly(tmp_path):
     assert _same_weights(G2, G) and _same_weights(D2, D)
 
 
+def test_continue_from_an_in_memory_run_equals_a_straight_run():
+    """continue_from=run (the old resume=run): more epochs of the same Run, with no checkpoint involved."""
+    G, D, batches, config = _setup()
+    straight = _fit(G, D, batches, config, epochs=3)
+    G1, D1, batches1, config1 = _setup()
+    first = _fit(G1, D1, batches1, config1, epochs=2)
+    more = _fit(G1, D1, batches1, config1, epochs=3, continue_from=first)
+    assert more is first and more.epoch == 3 and more.step == straight.step == 18
+    assert _same_weights(G1, G) and _same_weights(D1, D)
+    assert _history_without_timings(more.history) == _history_without_timings(straight.history)
+    G2, D2, _, _ = _setup()
+    with pytest.raises(ValueError, match=r"run\.G and run\.D"):
+        _fit(G2, D2, batches1, config1, epochs=4, continue_from=first)  # other models than the run's
+
+
 def test_an_existing_checkpoint_is_not_overwritten_by_accident(tmp_path):
     G, D, batches, config = _setup()
     _fit(G, D, batches, config, epochs=1, out_dir=tmp_path)
@@ -216,7 +231,8 @@ def test_train_epochs_warns_once_when_the_samples_collapse(tmp_path):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = gh.training.train_epochs(G, D, batches, config, epochs=4, callbacks=[_OnEpochEnd(collapse)], progress=False)
+        callbacks = [_OnEpochEnd(collapse)]
+        run = gh.training.train_epochs(G, D, batches, config, epochs=4, callbacks=callbacks, progress=False)
     collapse_warnings = [w for w in caught if issubclass(w.category, gh.training.ModeCollapseWarning)]
     assert run.history["diversity"][-1] == 0.0
     assert len(collapse_warnings) == 1 and "after epoch 3" in str(collapse_warnings[0].message)

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from gan_helpers import data, metrics, models, runtime, training
+from gan_helpers import classifier, data, metrics, models, runtime
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = models.weights_dir() / models.CLASSIFIER_WEIGHTS
+SHIPPED = models.weights_dir() / classifier.CLASSIFIER_WEIGHTS
 
 
 def test_shapes_and_input_check():
-    model = models.MNISTClassifier()
+    model = classifier.MNISTClassifier()
     x = torch.rand(5, 1, 28, 28) * 2 - 1
     assert model.features(x).shape == (5, 128)
     assert model(x).shape == (5, 10)
@@ -27,7 +27,7 @@ def test_shapes_and_input_check():
     with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
         model(torch.zeros(5, 28, 28))
     with pytest.raises(ValueError, match="dropout"):
-        models.MNISTClassifier(dropout=1.0)
+        classifier.MNISTClassifier(dropout=1.0)
 
 
 # --- augmentation geometry ---
@@ -59,7 +59,7 @@ def test_affine_transform_moves_content_as_documented(degrees, scale, shift):
     centre = (13.5, 13.5)  # the image centre in pixel coordinates (column, row)
     p = np.array([4.0, -3.0])  # the spot's offset from the centre
     image = _blob((centre[0] + p[0], centre[1] + p[1]))
-    out = training.affine_transform(
+    out = data.affine_transform(
         image, torch.tensor([degrees]), torch.tensor([scale]), torch.tensor([shift], dtype=torch.float64), fill=0.0
     )
     t = math.radians(degrees)
@@ -70,9 +70,9 @@ def test_affine_transform_moves_content_as_documented(degrees, scale, shift):
 
 def test_affine_transform_identity_integer_shift_and_fill():
     images = torch.rand(3, 1, 28, 28) * 2 - 1
-    same = training.affine_transform(images, torch.zeros(3), torch.ones(3), torch.zeros(3, 2))
+    same = data.affine_transform(images, torch.zeros(3), torch.ones(3), torch.zeros(3, 2))
     torch.testing.assert_close(same, images, atol=1e-5, rtol=0)
-    shifted = training.affine_transform(images, torch.zeros(3), torch.ones(3), torch.tensor([[2.0, 1.0]] * 3))
+    shifted = data.affine_transform(images, torch.zeros(3), torch.ones(3), torch.tensor([[2.0, 1.0]] * 3))
     torch.testing.assert_close(shifted[:, :, 1:, 2:], images[:, :, :-1, :-2], atol=1e-5, rtol=0)
     background = torch.cat([shifted[:, :, 0, :].flatten(), shifted[:, :, :, :2].flatten()])  # moved in from outside
     torch.testing.assert_close(background, torch.full_like(background, -1.0), atol=1e-6, rtol=0)
@@ -80,11 +80,11 @@ def test_affine_transform_identity_integer_shift_and_fill():
 
 def test_random_affine_is_seeded_and_bounded():
     images = torch.rand(4, 1, 28, 28) * 2 - 1
-    a = training.random_affine(images, generator=torch.Generator().manual_seed(0))
-    b = training.random_affine(images, generator=torch.Generator().manual_seed(0))
+    a = data.random_affine(images, generator=torch.Generator().manual_seed(0))
+    b = data.random_affine(images, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, images)
-    none = training.random_affine(images, max_degrees=0, max_scale=0, max_shift=0)
+    none = data.random_affine(images, max_degrees=0, max_scale=0, max_shift=0)
     torch.testing.assert_close(none, images, atol=1e-5, rtol=0)
 
 
@@ -97,15 +97,15 @@ def _two_digits(n: int = 400) -> tuple[torch.Tensor, torch.Tensor]:
     return images[keep][:n], labels[keep][:n]
 
 
-def _tiny_model() -> models.MNISTClassifier:
-    return models.MNISTClassifier(channels=(4, 8), feature_dim=16, num_classes=2)
+def _tiny_model() -> classifier.MNISTClassifier:
+    return classifier.MNISTClassifier(channels=(4, 8), feature_dim=16, num_classes=2)
 
 
 def test_train_classifier_learns_and_logs_the_cosine_schedule():
     images, labels = _two_digits(200)
     runtime.seed_everything(0)
     model = _tiny_model()
-    history = training.train_classifier(
+    history = classifier.train_classifier(
         model, images, labels, epochs=3, batch_size=50, lr=5e-3, augment=False, progress=False,
         eval_images=images, eval_labels=labels,
     )
@@ -116,7 +116,7 @@ def test_train_classifier_learns_and_logs_the_cosine_schedule():
     steps_per_epoch = 4  # 200 digits in batches of 50
     expected = [0.5 * 5e-3 * (1 + math.cos(math.pi * e * steps_per_epoch / 12)) for e in range(3)]
     np.testing.assert_allclose(history["lr"], expected)
-    assert training.cosine_learning_rate(1.0, 0, 10) == 1.0 and training.cosine_learning_rate(1.0, 10, 10) == 0.0
+    assert classifier.cosine_learning_rate(1.0, 0, 10) == 1.0 and classifier.cosine_learning_rate(1.0, 10, 10) == 0.0
 
 
 def test_train_classifier_repeats_with_the_same_seed():
@@ -125,7 +125,7 @@ def test_train_classifier_repeats_with_the_same_seed():
     def run() -> torch.Tensor:
         runtime.seed_everything(1)
         model = _tiny_model()
-        training.train_classifier(model, images, labels, epochs=1, batch_size=50, progress=False, seed=1)
+        classifier.train_classifier(model, images, labels, epochs=1, batch_size=50, progress=False, seed=1)
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
     torch.testing.assert_close(run(), run())
@@ -134,9 +134,9 @@ def test_train_classifier_repeats_with_the_same_seed():
 def test_train_classifier_rejects_bad_inputs():
     images, labels = _two_digits(20)
     with pytest.raises(TypeError, match="uint8"):
-        training.train_classifier(_tiny_model(), images.float(), labels, epochs=1, progress=False)
+        classifier.train_classifier(_tiny_model(), images.float(), labels, epochs=1, progress=False)
     with pytest.raises(ValueError, match="one label per image"):
-        training.train_classifier(_tiny_model(), images, labels[:5], epochs=1, progress=False)
+        classifier.train_classifier(_tiny_model(), images, labels[:5], epochs=1, progress=False)
 
 
 # --- saving, loading and the script ---
@@ -144,16 +144,16 @@ def test_train_classifier_rejects_bad_inputs():
 
 def test_save_and_load_round_trip(tmp_path):
     torch.manual_seed(0)
-    model = models.MNISTClassifier(channels=(4, 8), feature_dim=32)
-    path = models.save_classifier(model, tmp_path / "c.pt", test_accuracy=0.5, command="x")
+    model = classifier.MNISTClassifier(channels=(4, 8), feature_dim=32)
+    path = classifier.save_classifier(model, tmp_path / "c.pt", test_accuracy=0.5, command="x")
     raw = torch.load(path, weights_only=True)
     assert raw["config"]["feature_dim"] == 32
-    loaded, info = models.load_classifier(path, return_info=True)
+    loaded, info = classifier.load_classifier(path, return_info=True)
     assert info == {"test_accuracy": 0.5, "command": "x"} and not loaded.training
     x = torch.rand(3, 1, 28, 28) * 2 - 1
     torch.testing.assert_close(loaded(x), model.eval()(x))
     with pytest.raises(FileNotFoundError, match=r"train_classifier\.py"):
-        models.load_classifier(tmp_path / "missing.pt")
+        classifier.load_classifier(tmp_path / "missing.pt")
 
 
 def test_script_trains_and_saves(tmp_path):
@@ -166,7 +166,7 @@ def test_script_trains_and_saves(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "offline sample" in result.stderr  # no full MNIST here: it says so
-    _, info = models.load_classifier(out, return_info=True)
+    _, info = classifier.load_classifier(out, return_info=True)
     assert info["epochs"] == 1 and "100 digits" in info["train_data"] and "test_accuracy" not in info
 
 
@@ -176,8 +176,8 @@ def test_script_trains_and_saves(tmp_path):
 def test_shipped_weights_load_with_weights_only():
     checkpoint = torch.load(SHIPPED, map_location="cpu", weights_only=True)
     assert set(checkpoint) == {"config", "state_dict", "info"}
-    model, info = models.load_classifier(return_info=True)
-    assert isinstance(model, models.MNISTClassifier) and not model.training
+    model, info = classifier.load_classifier(return_info=True)
+    assert isinstance(model, classifier.MNISTClassifier) and not model.training
     assert {"command", "train_data", "epochs", "device", "date", "test_accuracy"} <= set(info)
     assert SHIPPED.stat().st_size < 2_000_000
 
@@ -190,7 +190,7 @@ def _real_test_set(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_shipped_classifier_accuracy_on_the_real_test_set(real_mnist_dir):
     images, labels = _real_test_set(real_mnist_dir)
-    model, info = models.load_classifier(return_info=True)
+    model, info = classifier.load_classifier(return_info=True)
     assert metrics.classifier_accuracy(model, images[:2000], labels[:2000]) >= 0.95
     # The accuracy recorded with the weights (and in data/weights/README.md) is what they reach.
     measured = metrics.classifier_accuracy(model, images, labels)

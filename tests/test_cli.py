@@ -37,7 +37,7 @@ def test_train_dcgan_end_to_end_then_resume(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"].startswith("python -m gan_helpers train dcgan --epochs 2")
     assert summary["epochs"] == 2 and summary["steps"] == 4 and summary["seconds_per_epoch"] > 0
-    run, _ = gh.training.load_run(out)  # what a notebook does
+    run = gh.training.load_run(out)  # what a notebook does
     assert isinstance(run.G, gh.models.DCGANGenerator) and run.epoch == 2
     G, _, info = gh.models.load_weights(weights)
     assert info["epochs"] == 2 and G(torch.randn(3, 100)).shape == (3, 1, 28, 28)
@@ -61,7 +61,7 @@ def test_python_dash_m_runs_the_mlp_gan(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (out / "checkpoint.pt").is_file() and (out / "samples" / "epoch_001.png").is_file()
-    run, _ = gh.training.load_run(out)
+    run = gh.training.load_run(out)
     assert isinstance(run.G, gh.models.MLPImageGenerator)
 
 
@@ -71,7 +71,7 @@ def test_precision_and_compile_reach_the_training_config(tmp_path):
     assert _train("dcgan", "--epochs", "1", "--out", str(out), "--width", "4", *TINY, "--precision", "fp32") == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["precision"] == "fp32" and summary["compile"] is False
-    run, _ = gh.training.load_run(out)
+    run = gh.training.load_run(out)
     assert run.config.precision == "fp32"
 
 

@@ -99,7 +99,7 @@ def test_one_conditional_step_changes_only_the_player_it_trains():
     images = gh.data.to_unit_range(pixels)[:, None]  # (16, 1, 28, 28), what D sees
     labels = torch.arange(16) % 10
     batches = gh.data.DeviceBatches(pixels, labels=labels, batch_size=8)
-    config = gh.training.TrainConfig(steps=1, batch_size=8, progress=False, conditional=True)
+    config = gh.training.TrainConfig(steps=1)  # G has num_classes: trained conditionally
     calls = []
 
     def remember(module, args, output):  # D's last forward (G's step) happens after D's own update
@@ -108,7 +108,7 @@ def test_one_conditional_step_changes_only_the_player_it_trains():
 
     G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
     handle = D.register_forward_hook(remember)
-    gh.training.train_gan(G, D, batches, config)
+    gh.training.train_gan(G, D, batches, config, progress=False)
     handle.remove()
     assert _changed(G0, G) and _changed(D0, D)
     assert all(torch.equal(calls[-1][1][k], v) for k, v in D.named_parameters())  # G's step left D alone
@@ -120,8 +120,8 @@ def test_one_conditional_step_changes_only_the_player_it_trains():
     G, D = _tiny_pair()
     G0 = copy.deepcopy(G)
     _, opt_D = gh.training.make_optimizers(G, D, config)
-    y_fake = gh.training.sample_labels(8, 10)
-    loss_D, _, _ = gh.training.discriminator_step_loss(
+    y_fake = gh.sampling.sample_labels(8, 10)
+    loss_D, _, _ = gh.training.discriminator_loss(
         D, images[:8], G(torch.randn(8, 8), y_fake).detach(), config, labels[:8], y_fake
     )
     loss_D.backward()
@@ -129,27 +129,36 @@ def test_one_conditional_step_changes_only_the_player_it_trains():
     assert not _changed(G0, G)
 
 
-def test_conditional_fit_records_grids_and_resumes(tmp_path):
+def test_conditional_train_epochs_records_grids_and_resumes(tmp_path):
     images = torch.randint(0, 256, (32, 28, 28), dtype=torch.uint8)
     batches = gh.data.DeviceBatches(images, labels=torch.arange(32) % 10, batch_size=8)
     G, D = _tiny_pair()
-    config = gh.training.TrainConfig(batch_size=8, progress=False, conditional=True)
-    run = gh.training.fit(G, D, batches, config, epochs=1, out_dir=tmp_path, num_samples=10, diagnostics=False)
+    config = gh.training.TrainConfig()
+    run = gh.training.train_epochs(
+        G, D, batches, config, epochs=1, out_dir=tmp_path, num_samples=10, diagnostics=False, progress=False
+    )
     assert len(run.samples) == 2 and run.samples[-1].shape == (10, 1, 28, 28)
-    loaded, _ = gh.training.load_run(tmp_path)  # specs of the conditional pair rebuild the models
-    assert isinstance(loaded.G, gh.models.ConditionalDCGANGenerator) and loaded.config.conditional
+    loaded = gh.training.load_run(tmp_path)  # specs of the conditional pair rebuild the models
+    # conditional is no longer a config field: a G with num_classes is trained conditionally
+    assert isinstance(loaded.G, gh.models.ConditionalDCGANGenerator) and gh.training.is_conditional(loaded.G)
 
 
 def test_conditional_training_refuses_unlabelled_data_and_plain_models():
     G, D = _tiny_pair()
-    config = gh.training.TrainConfig(steps=1, batch_size=4, progress=False, conditional=True)
+    config = gh.training.TrainConfig(steps=1)
+    unlabelled = gh.data.SampledBatches(lambda n: torch.rand(n, 1, 28, 28), 4)
     with pytest.raises(ValueError, match="labelled batches"):
-        gh.training.train_gan(G, D, lambda n: torch.rand(n, 1, 28, 28), config)
+        gh.training.train_gan(G, D, unlabelled, config, progress=False)
+    # a plain G is trained unconditionally (no num_classes): its conditional D then asks for labels
     plain = gh.models.DCGANGenerator(8, width=8)
-    with pytest.raises(ValueError, match="num_classes"):
-        gh.training.train_gan(plain, D, lambda n: (torch.rand(n, 1, 28, 28), torch.zeros(n, dtype=torch.long)), config)
+    assert gh.training.is_conditional(G) and not gh.training.is_conditional(plain)
+    labelled = gh.data.SampledBatches(lambda n: (torch.rand(n, 1, 28, 28), torch.zeros(n, dtype=torch.long)), 4)
+    with pytest.raises(ValueError, match="needs labels"):
+        gh.training.train_gan(plain, D, labelled, config, progress=False)
+    with pytest.raises(TypeError, match="conditional"):  # no longer a config field
+        gh.training.TrainConfig(conditional=True)
     with pytest.raises(ValueError, match="wgan-gp"):
-        gh.training.TrainConfig(conditional=True, loss="wgan-gp")
+        gh.training.train_gan(G, D, labelled, config.replace(loss="wgan-gp"), progress=False)
 
 
 def test_unconditional_training_ignores_labels_in_the_batches():
@@ -160,14 +169,14 @@ def test_unconditional_training_ignores_labels_in_the_batches():
         D = gh.models.DCGANDiscriminator(width=8)
         pixels = torch.randint(0, 256, (32, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
         batches = gh.data.DeviceBatches(pixels, labels=labels, batch_size=8)
-        config = gh.training.TrainConfig(steps=3, batch_size=8, progress=False, log_every=1)
-        histories.append(gh.training.train_gan(G, D, batches, config)["loss_g"])
+        config = gh.training.TrainConfig(steps=3, log_every=1)
+        histories.append(gh.training.train_gan(G, D, batches, config, progress=False)["loss_g"])
     assert list(histories[0]) == list(histories[1])
 
 
 def test_uniform_labels_and_weights_round_trip(tmp_path):
     torch.manual_seed(0)
-    y = gh.training.sample_labels(20_000, 10)
+    y = gh.sampling.sample_labels(20_000, 10)
     counts = torch.bincount(y, minlength=10).float() / len(y)
     assert y.dtype == torch.long and counts.min() > 0.09 and counts.max() < 0.11  # 1/10 each, +-5 sigma
     G, D = _tiny_pair()
@@ -197,7 +206,7 @@ def test_label_fidelity_and_fid_per_class_against_direct_computations():
     lookup = gh.data.to_unit_range(pixels[index])[:, None]  # (10, 1, 28, 28): one real digit per class
     lookup[3] = lookup[8]  # class 3 is drawn as an 8: the classifier must disagree with the asked label
     G = _LookupGenerator(lookup)
-    classifier = gh.models.load_classifier()
+    classifier = gh.classifier.load_classifier()
     result = gh.applications.label_fidelity(G, classifier, per_class=5)
     read = gh.metrics.classify(classifier, lookup)  # each class's single image, classified once
     torch.testing.assert_close(result.per_class, (read == torch.arange(10)).double())
@@ -213,13 +222,35 @@ def test_label_fidelity_and_fid_per_class_against_direct_computations():
     assert len(scores) == 10 and scores[k] == pytest.approx(direct, rel=1e-5)
 
 
-def test_sample_conditional_is_seeded_and_the_widget_builds():
+def test_sample_of_a_conditional_g_is_seeded_and_the_widget_builds():
     G, _ = _tiny_pair()
     y = torch.tensor([1, 1, 7])
-    a, b = gh.applications.sample_conditional(G, y, seed=3), gh.applications.sample_conditional(G, y, seed=3)
+    a, b = gh.sampling.sample(G, seed=3, labels=y), gh.sampling.sample(G, seed=3, labels=y)
     assert torch.equal(a, b) and a.shape == (3, 1, 28, 28) and G.training  # mode restored
     widget = gh.widgets.conditional_explorer(G)
     assert len(widget.children[0].options) == 11  # "all digits" and 0..9
+
+
+def test_sample_of_a_conditional_g_is_scaled_seeded_noise_with_the_labels_in_batches():
+    """The formula of the old applications.sample_conditional: z = noise_scale * randn (seeded, on the CPU),
+    G(z, y) in eval mode, ``batch_size`` labels at a time, G's mode restored."""
+    G, _ = _tiny_pair()
+    labels = torch.tensor([0, 3, 3, 9, 5])
+    seed, scale, batch_size = 11, 0.7, 2
+    got = gh.sampling.sample(G, seed=seed, labels=labels, noise_scale=scale, batch_size=batch_size)
+    assert G.training  # mode restored
+    z = torch.randn(len(labels), G.latent_dim, generator=torch.Generator().manual_seed(seed)) * scale
+    G.eval()
+    with torch.no_grad():
+        expected = torch.cat(
+            [G(z[i : i + batch_size], labels[i : i + batch_size]).float() for i in range(0, len(labels), batch_size)]
+        )
+    G.train()
+    assert got.shape == (5, 1, 28, 28) and got.device.type == "cpu"
+    assert torch.equal(got, expected)
+    assert not torch.equal(got, gh.sampling.sample(G, seed=seed, labels=labels, batch_size=batch_size))  # the scale
+    with pytest.raises(ValueError, match="labels"):
+        gh.sampling.sample(G, 4, seed=seed, labels=labels)  # n and the labels disagree
 
 
 def test_cli_trains_a_conditional_dcgan(tmp_path, capsys):
@@ -234,8 +265,8 @@ def test_cli_trains_a_conditional_dcgan(tmp_path, capsys):
         warnings.simplefilter("ignore")  # the offline-sample notice and the tiny run's diagnostics
         assert cli.main(argv) == 0
     assert "epoch 1/1" in capsys.readouterr().out
-    run, _ = gh.training.load_run(out)
-    assert run.config.conditional and isinstance(run.D, gh.models.ConditionalDCGANDiscriminator)
+    run = gh.training.load_run(out)
+    assert gh.training.is_conditional(run.G) and isinstance(run.D, gh.models.ConditionalDCGANDiscriminator)
     G, _, info = gh.models.load_weights(weights)
     assert info["model"] == "cdcgan" and G(torch.randn(2, 100), torch.tensor([4, 2])).shape == (2, 1, 28, 28)
 
@@ -290,7 +321,7 @@ def test_warm_start_from_an_unconditional_dcgan_starts_label_free(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert cli.main(argv) == 0
-    run, _ = gh.training.load_run(tmp_path / "run")
+    run = gh.training.load_run(tmp_path / "run")
     assert run.G.body.net[0].weight.shape[0] == 8 + 50
 
 
@@ -301,10 +332,10 @@ def test_shipped_conditional_weights_obey_the_label_and_use_the_noise():
     assert raw["G"]["class"] == "ConditionalDCGANGenerator"
     G, D, info = gh.models.load_pretrained("cdcgan")
     assert info["command"].startswith("python -m gan_helpers train cdcgan") and "--init-from" in info["command"]
-    fidelity = gh.applications.label_fidelity(G, gh.models.load_classifier(), per_class=20, seed=1)
+    fidelity = gh.applications.label_fidelity(G, gh.classifier.load_classifier(), per_class=20, seed=1)
     assert fidelity.accuracy > 0.9  # README: 97.6% at 200 per class
     pixels, labels = gh.data.load_offline_sample()[:2]
     diversity = gh.applications.within_class_diversity(G, pixels[4000:], labels[4000:], per_class=16)
     assert diversity.min() > 0.5  # README: 0.81 to 0.91; the collapsed first attempt had 0.15 to 0.21
-    x = gh.applications.sample_conditional(G, torch.tensor([3, 3]))
+    x = gh.sampling.sample(G, labels=torch.tensor([3, 3]))
     assert D(x, torch.tensor([3, 3])).shape == (2,)

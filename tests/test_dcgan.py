@@ -108,6 +108,11 @@ def _tiny_gan(seed: int = 0) -> tuple[nn.Module, nn.Module]:
     return gh.models.DCGANGenerator(8, width=4), gh.models.DCGANDiscriminator(width=4)
 
 
+def _random_images(batch_size: int) -> gh.data.SampledBatches:
+    """Endless batches of ``batch_size`` uniform random 'images' in [-1, 1]."""
+    return gh.data.SampledBatches(lambda n: torch.rand(n, 1, 28, 28) * 2 - 1, batch_size)
+
+
 def _changed(before: nn.Module, after: nn.Module) -> bool:
     """Whether any weight (parameter) differs; batch-norm statistics are buffers, not weights."""
     pairs = zip(before.parameters(), after.parameters(), strict=True)
@@ -117,12 +122,12 @@ def _changed(before: nn.Module, after: nn.Module) -> bool:
 @pytest.mark.parametrize("mistake", [None, "trainable_ignored"])
 def test_one_training_step_changes_only_the_player_it_trains(mistake):
     G, D = _tiny_gan()
-    config = gh.training.TrainConfig(steps=1, batch_size=8, progress=False)
+    config = gh.training.TrainConfig(steps=1)
     _, opt_D = gh.training.make_optimizers(G, D, config)
     x_real = torch.rand(8, 1, 28, 28) * 2 - 1
     # D's step, as train_gan does it: G's parameters must not change
     G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
-    loss_D, _, _ = gh.training.discriminator_step_loss(D, x_real, G(torch.randn(8, 8)).detach(), config)
+    loss_D, _, _ = gh.training.discriminator_loss(D, x_real, G(torch.randn(8, 8)).detach(), config)
     opt_D.zero_grad()
     loss_D.backward()
     opt_D.step()
@@ -137,7 +142,7 @@ def test_one_training_step_changes_only_the_player_it_trains(mistake):
     D0 = copy.deepcopy(D)
     G0 = copy.deepcopy(G)
     handle = D.register_forward_hook(remember_d)
-    gh.training.train_gan(G, D, lambda n: torch.rand(n, 1, 28, 28) * 2 - 1, config, mistake=mistake)
+    gh.training.train_gan(G, D, _random_images(8), config, mistake=mistake, progress=False)
     handle.remove()
     assert _changed(G0, G) and _changed(D0, D)
     d_moved_in_g_step = any(not torch.equal(D_after_d_step[k], v) for k, v in D.named_parameters())
@@ -148,16 +153,16 @@ def test_no_detach_mistake_leaks_d_gradients_into_g():
     norms = {}
     for mistake in (None, "no_detach"):
         G, D = _tiny_gan()
-        config = gh.training.TrainConfig(steps=1, batch_size=8, progress=False)
-        gh.training.train_gan(G, D, lambda n: torch.rand(n, 1, 28, 28) * 2 - 1, config, mistake=mistake)
+        config = gh.training.TrainConfig(steps=1)
+        gh.training.train_gan(G, D, _random_images(8), config, mistake=mistake, progress=False)
         norms[mistake] = torch.cat([p.grad.flatten() for p in G.parameters()])
     assert not torch.equal(norms[None], norms["no_detach"])
 
 
 def test_grad_norms_are_logged_and_match_a_direct_computation():
     G, D = _tiny_gan()
-    config = gh.training.TrainConfig(steps=1, batch_size=8, progress=False, log_every=1)
-    history = gh.training.train_gan(G, D, lambda n: torch.rand(n, 1, 28, 28) * 2 - 1, config, grad_norms=True)
+    config = gh.training.TrainConfig(steps=1, log_every=1)
+    history = gh.training.train_gan(G, D, _random_images(8), config, grad_norms=True, progress=False)
     direct = torch.sqrt(sum((p.grad**2).sum() for p in G.parameters())).item()
     assert history.last("grad_norm_g") == pytest.approx(direct, rel=1e-5)
     assert history.last("grad_norm_d") > 0
@@ -166,27 +171,28 @@ def test_grad_norms_are_logged_and_match_a_direct_computation():
 def test_unknown_mistake_lists_the_catalogue():
     G, D = _tiny_gan()
     with pytest.raises(ValueError, match="no_detach"):
-        gh.training.train_gan(G, D, lambda n: torch.zeros(n, 1, 28, 28), gh.training.TrainConfig(steps=1), mistake="x")
+        zeros = gh.data.SampledBatches(lambda n: torch.zeros(n, 1, 28, 28), 128)
+        gh.training.train_gan(G, D, zeros, gh.training.TrainConfig(steps=1), mistake="x")
 
 
 def test_interpolate_latents_ends_norms_and_midpoint():
     torch.manual_seed(0)
     z0, z1 = torch.randn(100, dtype=torch.float64), torch.randn(100, dtype=torch.float64)
     z1 = z1 / z1.norm() * z0.norm()  # equal norms
-    path = gh.models.interpolate_latents(z0, z1, num=9)
+    path = gh.sampling.interpolate_latents(z0, z1, num=9)
     torch.testing.assert_close(path[0], z0)
     torch.testing.assert_close(path[-1], z1)
     torch.testing.assert_close(path.norm(dim=1), torch.full((9,), z0.norm().item(), dtype=torch.float64))
-    line = gh.models.interpolate_latents(z0, z1, num=3, spherical=False)
+    line = gh.sampling.interpolate_latents(z0, z1, num=3, spherical=False)
     torch.testing.assert_close(line[1], (z0 + z1) / 2)
     # orthogonal vectors of norm sqrt(d): the straight midpoint has norm sqrt(d/2)
     e0, e1 = torch.zeros(100, dtype=torch.float64), torch.zeros(100, dtype=torch.float64)
     e0[0], e1[1] = 10.0, 10.0
-    assert gh.models.interpolate_latents(e0, e1, 3, spherical=False)[1].norm().item() == pytest.approx(math.sqrt(50))
+    assert gh.sampling.interpolate_latents(e0, e1, 3, spherical=False)[1].norm().item() == pytest.approx(math.sqrt(50))
     # slerp at t against the closed form with Omega = pi/2
     t = 0.25
     expected = math.sin((1 - t) * math.pi / 2) * e0 + math.sin(t * math.pi / 2) * e1
-    torch.testing.assert_close(gh.models.interpolate_latents(e0, e1, 5)[1], expected)
+    torch.testing.assert_close(gh.sampling.interpolate_latents(e0, e1, 5)[1], expected)
 
 
 def test_mean_pairwise_distance_against_a_loop():
@@ -227,7 +233,7 @@ def test_mistake_losses_match_their_docstrings():
 
 def test_to_uint8_round_trips_with_to_unit_range():
     pixels = torch.arange(256, dtype=torch.uint8)
-    assert torch.equal(gh.training.to_uint8(gh.data.to_unit_range(pixels)), pixels)
+    assert torch.equal(gh.sampling.to_uint8(gh.data.to_unit_range(pixels)), pixels)
 
 
 @pytest.mark.parametrize("name", ["dcgan", "mlp"])
@@ -238,7 +244,7 @@ def test_shipped_weights_load_safely_and_make_digits_shaped_images(name):
     G, D, info = gh.models.load_pretrained(name)
     assert info["command"].startswith("python -m gan_helpers train") and info["epochs"] >= 1
     assert not G.training and not D.training
-    x_fake = gh.training.generate(G, torch.randn(16, G.latent_dim))
+    x_fake = gh.sampling.generate(G, torch.randn(16, G.latent_dim))
     assert x_fake.shape == (16, 1, 28, 28) and x_fake.dtype == torch.float32
     assert x_fake.min() >= -1 and x_fake.max() <= 1
     assert gh.metrics.mean_pairwise_distance(x_fake) > 1.0  # not one image repeated
@@ -288,8 +294,8 @@ def _tiny_run():
     images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     batches = gh.data.DeviceBatches(images, batch_size=16)
     G, D = _tiny_gan()
-    config = gh.training.TrainConfig(batch_size=16, log_every=2, progress=False)
-    return gh.training.fit(G, D, batches, config, epochs=2, num_samples=16, diagnostics=False)
+    config = gh.training.TrainConfig(log_every=2)
+    return gh.training.train_epochs(G, D, batches, config, epochs=2, num_samples=16, diagnostics=False, progress=False)
 
 
 def test_live_figure_throttles_and_always_draws_after_an_epoch(monkeypatch):
@@ -299,11 +305,11 @@ def test_live_figure_throttles_and_always_draws_after_an_epoch(monkeypatch):
     shown = []
     monkeypatch.setattr(gh.widgets, "display", lambda fig, display_id=False: shown.append(fig) or _Handle(shown))
     run = _tiny_run()
-    live = gh.widgets.LiveTrainingFigure(every=1e9, num_images=4)
-    live(2, run.history, run.G, run.D)
-    live(4, run.history, run.G, run.D)  # within `every` seconds: no redraw
+    live = gh.widgets.LiveFigureCallback(every=1e9, num_images=4)
+    live.on_log(2, run.history, run.G, run.D)
+    live.on_log(4, run.history, run.G, run.D)  # within `every` seconds: no redraw
     assert live.draws == 1
-    live.epoch_end(run)
+    live.on_epoch_end(run)
     assert live.draws == 2 and len(shown) == 2  # first display, then one update in place
 
 

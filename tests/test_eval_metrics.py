@@ -10,7 +10,8 @@ import scipy.stats
 import torch
 from torch import nn
 
-from gan_helpers import data, exercises, metrics, models
+from gan_helpers import data, exercises, metrics, models, sampling
+from gan_helpers.classifier import MNISTClassifier, load_classifier
 
 # --- class coverage ---
 
@@ -121,9 +122,9 @@ def test_dropping_half_the_modes_halves_recall_keeps_precision():
 # --- classifier outputs, sampling and the generator report ---
 
 
-def _small_classifier() -> models.MNISTClassifier:
+def _small_classifier() -> MNISTClassifier:
     torch.manual_seed(0)
-    return models.MNISTClassifier(channels=(4, 8), feature_dim=16)
+    return MNISTClassifier(channels=(4, 8), feature_dim=16)
 
 
 def test_as_unit_images_converts_and_checks():
@@ -153,14 +154,14 @@ def test_classifier_outputs_in_batches_restore_mode():
     assert acc == pytest.approx(float((logits_small.argmax(1) == labels[:23]).float().mean()))
 
 
-def test_sample_images_is_seeded_and_restores_mode():
+def test_sample_is_seeded_and_restores_mode():
     torch.manual_seed(0)
     G = models.MLPImageGenerator(latent_dim=8, hidden=(16,)).train()
-    a = metrics.sample_images(G, 7, seed=3, batch_size=3)
-    b = metrics.sample_images(G, 7, seed=3)
+    a = sampling.sample(G, 7, seed=3, batch_size=3)
+    b = sampling.sample(G, 7, seed=3)
     assert a.shape == (7, 1, 28, 28) and G.training
     torch.testing.assert_close(a, b)
-    assert not torch.equal(a, metrics.sample_images(G, 7, seed=4))
+    assert not torch.equal(a, sampling.sample(G, 7, seed=4))
 
 
 class _Replay(nn.Module):
@@ -180,7 +181,7 @@ class _Replay(nn.Module):
 
 
 def test_evaluate_generator_tells_a_good_generator_from_a_collapsed_one():
-    classifier = models.load_classifier()
+    classifier = load_classifier()
     images, _ = data.load_offline_sample()
     real = images[:1000]
     replay = _Replay(images[1000:2000]).train()

@@ -173,7 +173,7 @@ def build_toy_gan(
     if remedy not in REMEDIES:
         raise ValueError(f"Unknown remedy {remedy!r}; choose one of {list(REMEDIES)}.")
     G = MLPGenerator(latent_dim=latent_dim, data_dim=2, hidden=hidden)
-    D = MLPDiscriminator(data_dim=2, hidden=hidden, **REMEDIES[remedy].d_options)
+    D = MLPDiscriminator(data_dim=2, hidden=hidden, **dict(REMEDIES[remedy].d_options))  # a copy: the registry stays
     return G, D, REMEDIES[remedy].train_config()
 
 
