@@ -20,6 +20,7 @@ from gan_helpers.training.config import check_finite
 from gan_helpers.training.history import History, IntervalMeans
 
 __all__ = [
+    "CLASSIFIER_FORMAT",
     "CLASSIFIER_WEIGHTS",
     "MNISTClassifier",
     "cosine_learning_rate",
@@ -30,6 +31,14 @@ __all__ = [
 
 #: File name of the shipped classifier weights in :func:`weights_dir`.
 CLASSIFIER_WEIGHTS = "mnist_classifier.pt"
+
+#: The ``"format"`` of the files :func:`save_classifier` writes (2: with a checksum; 1 had neither).
+CLASSIFIER_FORMAT = "gan_helpers.classifier/2"
+
+_CLASSIFIER_REMEDY = (
+    "Restore the shipped file with `git checkout -- data/weights`, "
+    "or train a new one: python scripts/train_classifier.py"
+)
 
 
 class MNISTClassifier(nn.Module):
@@ -93,20 +102,26 @@ class MNISTClassifier(nn.Module):
 def save_classifier(model: MNISTClassifier, path: str | os.PathLike[str], **info: str | int | float) -> Path:
     """Save ``model``'s configuration, weights and ``info`` (e.g. its test accuracy) to ``path``, atomically.
 
-    The file holds only tensors and plain values, so ``torch.load(path, weights_only=True)`` reads it.
+    The file holds only tensors and plain values, so ``torch.load(path, weights_only=True)`` reads it,
+    and a checksum that :func:`load_classifier` verifies.
     """
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     plain = {k: v if type(v) in (str, int, float) else str(v) for k, v in info.items()}  # no pickled classes
-    return checkpoints.atomic_save({"config": dict(model.config), "state_dict": state, "info": plain}, path)
+    payload = {"format": CLASSIFIER_FORMAT, "config": dict(model.config), "state_dict": state, "info": plain}
+    return checkpoints.atomic_save(payload, path)
 
 
 def load_classifier(
-    path: str | os.PathLike[str] | None = None, device: torch.device | str = "cpu", return_info: bool = False
+    path: str | os.PathLike[str] | None = None,
+    device: torch.device | str | None = "cpu",
+    return_info: bool = False,
 ) -> MNISTClassifier | tuple[MNISTClassifier, dict]:
     """The classifier saved at ``path`` (default: the shipped ``data/weights/mnist_classifier.pt``), in eval mode.
 
-    Loads with ``weights_only=True``. With ``return_info=True`` also returns the stored info dict
-    (how it was trained, its test accuracy).
+    Loads with ``weights_only=True`` and verifies the file's checksum: an unreadable, damaged,
+    older or foreign file raises :class:`gan_helpers.checkpoints.CheckpointError` saying what to do.
+    ``device`` goes through :func:`gan_helpers.runtime.get_device`. With ``return_info=True`` also
+    returns the stored info dict (how it was trained, its test accuracy).
     """
     path = weights_dir() / CLASSIFIER_WEIGHTS if path is None else Path(path)
     if not path.is_file():
@@ -114,15 +129,28 @@ def load_classifier(
             f"classifier weights {path} not found. The repository ships them in data/weights/; "
             "restore them (git checkout -- data/weights) or train new ones: python scripts/train_classifier.py"
         )
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or not {"config", "state_dict"} <= checkpoint.keys():
-        raise ValueError(f"{path} is not a classifier file written by gh.classifier.save_classifier")
-    config = dict(checkpoint["config"])
-    config["channels"] = tuple(config["channels"])
-    model = MNISTClassifier(**config)
-    model.load_state_dict(checkpoint["state_dict"])
-    model.to(device).eval()
-    return (model, dict(checkpoint.get("info", {}))) if return_info else model
+    target = checkpoints.target_device(device)
+    checkpoint = checkpoints.load_checkpoint(
+        path, expected_format=CLASSIFIER_FORMAT, what="classifier file", remedy=_CLASSIFIER_REMEDY
+    )
+    model = _rebuild_classifier(checkpoint, path)
+    model.to(target).eval()
+    info = checkpoint.get("info", {})
+    return (model, dict(info) if isinstance(info, dict) else {}) if return_info else model
+
+
+def _rebuild_classifier(checkpoint: dict, path: Path) -> MNISTClassifier:
+    """The :class:`MNISTClassifier` of a loaded file, its configuration checked against its weights first."""
+    config = checkpoint.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("channels"), list | tuple):
+        raise checkpoints.CheckpointError(f"{path} holds no classifier configuration. {_CLASSIFIER_REMEDY}")
+    config = {**config, "channels": tuple(config["channels"])}
+    try:
+        return checkpoints.build_checked(MNISTClassifier, config, checkpoint.get("state_dict"))
+    except ValueError as exc:
+        raise checkpoints.CheckpointError(
+            f"{path}: the classifier cannot be rebuilt: {exc}. {_CLASSIFIER_REMEDY}"
+        ) from None
 
 
 def cosine_learning_rate(lr: float, step: int, total_steps: int) -> float:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from gan_helpers.cli_settings import (
+    DEFAULTS,
+    UsageError,
+    check_same_data,
+    data_digest,
+    earlier_commands,
+    prepare_folder,
+    run_settings,
+    saved_settings,
+    settle,
+)
 
 PRECISION_CHOICES = ("auto", "fp32", "bf16")  # gan_helpers.acceleration.PRECISIONS, without importing torch here
 
@@ -46,76 +60,192 @@ def _run_series(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """An argparse type: a finite number above 0 (``inf``, ``nan``, ``0`` and negative values are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def _with_default(text: str, name: str) -> str:
+    """``text`` with the default of setting ``name`` (the flags default to None, so that typed ones can be told)."""
+    return f"{text} (default: {DEFAULTS[name]})"
+
+
 def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="train an image GAN (DCGAN or the fully connected GAN) on MNIST",
         description="Train with the same code as the notebooks (gan_helpers.training.train_epochs). Writes "
         "OUT/checkpoint.pt after every epoch (and on Ctrl-C), OUT/samples/epoch_NNN.png and "
-        "OUT/summary.json. A notebook loads the run with gh.training.load_run(OUT).",
+        "OUT/summary.json. A notebook loads the run with gh.training.load_run(OUT). A --resume takes "
+        "every training setting from the run; a flag typed with it must agree with the run's (only "
+        "--epochs may change).",
     )
     p.add_argument(
         "model",
         choices=("dcgan", "mlp", "cdcgan"),
         help="dcgan: Radford et al. (2015); mlp: fully connected; cdcgan: conditional DCGAN with a projection D",
     )
-    p.add_argument("--epochs", type=int, default=20, help="total epochs (a resumed run continues up to this)")
+    p.add_argument("--epochs", type=positive_int, help=_with_default("total epochs (a resumed run: its own)", "epochs"))
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/MODEL)")
-    p.add_argument("--data", choices=("mnist", "fashion-mnist"), default="mnist", help="training images")
-    p.add_argument("--data-root", type=Path, default=None, help="folder of the IDX files (default: data/)")
-    p.add_argument("--no-download", action="store_true", help="never download (MNIST: use the offline sample)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4, help="Adam's learning rate for both players")
-    p.add_argument("--latent-dim", type=int, default=100)
-    p.add_argument("--width", type=int, default=64, help="dcgan: filters of D's first layer and G's last")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: its own choice)")
-    p.add_argument("--limit-images", type=int, default=None, help="train on the first N images only (tests)")
-    p.add_argument("--steps-per-epoch", type=int, default=None, help="fewer steps per epoch (tests)")
-    p.add_argument("--log-every", type=int, default=10, help="steps between logged means")
-    p.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                   help="auto: bf16 autocast where the device multiplies bf16 natively (CUDA, AMX CPUs), else fp32")
-    p.add_argument("--compile", action="store_true", help="torch.compile G and D (worth it on a GPU)")
-    p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
-    p.add_argument("--overwrite", action="store_true", help="start again even if --out holds a checkpoint")
+    p.add_argument("--data", choices=("mnist", "fashion-mnist"), help=_with_default("training images", "data"))
+    p.add_argument("--data-root", type=Path, help="folder of the IDX files (default: data/)")
+    p.add_argument(
+        "--no-download", action="store_true", default=None, help="never download (MNIST: use the offline sample)"
+    )
+    p.add_argument("--batch-size", type=positive_int, help=_with_default("images per batch", "batch_size"))
+    p.add_argument("--lr", type=learning_rate, help=_with_default("Adam's learning rate for both players", "lr"))
+    p.add_argument("--latent-dim", type=positive_int, help=_with_default("size of G's noise vector", "latent_dim"))
+    p.add_argument(
+        "--width", type=positive_int, help=_with_default("dcgan: filters of D's first layer and G's last", "width")
+    )
+    p.add_argument("--seed", type=non_negative_int, help=_with_default("seeds Python, NumPy and PyTorch", "seed"))
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: the best available)")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for PyTorch (default: its own choice)")
+    p.add_argument("--limit-images", type=positive_int, help="train on the first N images only (tests)")
+    p.add_argument("--steps-per-epoch", type=positive_int, help="fewer steps per epoch (tests)")
+    p.add_argument("--log-every", type=positive_int, help=_with_default("steps between logged means", "log_every"))
+    p.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        help="auto (the default): bf16 autocast where the device multiplies bf16 natively (CUDA, AMX CPUs), else fp32",
+    )
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (worth it on a GPU)")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue the run in --out, with its own settings")
+    again.add_argument("--overwrite", action="store_true", help="remove the run in --out and start a new one")
     p.add_argument("--export", type=Path, default=None, help="also write small float16 weights (G and D) here")
     p.add_argument(
         "--init-from",
         type=Path,
-        default=None,
         help="cdcgan: start from these unconditional DCGAN weights (gh.models.conditional_from_unconditional)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
-    p.set_defaults(func=_run_train)
+    p.set_defaults(func=_run_train, parser=p)
 
 
-def _load_images(name: str, root: Path | None, download: bool) -> tuple[Any, Any]:
-    from gan_helpers import data
-
-    loader = data.load_mnist if name == "mnist" else data.load_fashion_mnist
-    images, _, info = loader("train", root=root, download=download, return_info=True)
-    return images, info
+# --- checks before anything is loaded or trained ---
 
 
-def _load_labels(args: argparse.Namespace) -> Any:
-    """The class labels of the training images (the conditional GAN's second input)."""
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or the nearest of its ancestors that exists (where a missing folder would be created)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _why_not_writable(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (created if missing), or None; tested by creating a file there."""
+    from gan_helpers import files
+
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder" if existing == folder else f"{existing} is a file"
+    probe = existing / files.temporary_name("write-test")
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        return f"cannot write in {existing} ({exc.strerror or exc})"
+    probe.unlink(missing_ok=True)
+    return None
+
+
+def _check_paths(args: argparse.Namespace, out: Path) -> None:
+    """Refuse (usage error, exit 2) an ``--out`` or ``--export`` that cannot be written, before anything runs."""
+    why = _why_not_writable(out)
+    if why is not None:
+        args.parser.error(f"argument --out: {why}")
+    if args.export is not None:
+        why = f"{args.export} is a folder" if args.export.is_dir() else _why_not_writable(args.export.parent)
+        if why is not None:
+            args.parser.error(f"argument --export: {why}")
+
+
+def _check_init_from(args: argparse.Namespace, resuming: bool) -> None:
+    """``--init-from`` is for cdcgan only, and must name a file when a new run starts from it."""
+    if args.init_from is None:
+        return
+    if args.model != "cdcgan":
+        args.parser.error("argument --init-from: applies to cdcgan only")
+    if not resuming and not args.init_from.is_file():
+        args.parser.error(f"argument --init-from: no file {args.init_from}")
+
+
+def _devices_here() -> list[str]:
+    """The devices this machine has, as ``--device`` takes them."""
+    import torch
+
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return ["cpu", *cuda, *(["mps"] if torch.backends.mps.is_available() else [])]
+
+
+def _check_device(args: argparse.Namespace) -> Any:
+    """The device to train on; a ``--device`` this machine lacks is refused with the devices it has."""
+    import torch
+
+    from gan_helpers import runtime
+
+    refusal = f"argument --device: {args.device!r} is not on this machine; devices here: {', '.join(_devices_here())}"
+    try:
+        device = runtime.get_device(args.device)
+    except ValueError:
+        if args.device is None:
+            raise  # a bad GAN_HELPERS_DEVICE: get_device's message says so
+        args.parser.error(refusal)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        args.parser.error(refusal)
+    return device
+
+
+# --- data and models ---
+
+
+def _training_data(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The training images (the first ``--limit-images``), their labels for cdcgan (else None) and their DatasetInfo."""
     from gan_helpers import data
 
     loader = data.load_mnist if args.data == "mnist" else data.load_fashion_mnist
-    return loader("train", root=args.data_root, download=not args.no_download)[1]
+    images, labels, info = loader("train", root=args.data_root, download=not args.no_download, return_info=True)
+    if args.limit_images is not None:
+        images, labels = images[: args.limit_images], labels[: args.limit_images]
+    return images, (labels if args.model == "cdcgan" else None), info
 
 
 def _build_gan(args: argparse.Namespace, image_shape: tuple[int, int, int]) -> tuple[Any, Any]:
     from gan_helpers import models
 
-    if args.model == "cdcgan" and args.init_from is not None:
+    if args.init_from is not None:
         G, D, _ = models.load_weights(args.init_from)
         if not isinstance(G, models.DCGANGenerator) or not isinstance(D, models.DCGANDiscriminator):
-            raise SystemExit(f"--init-from needs DCGAN weights (train dcgan --export ...), got {type(G).__name__}")
+            raise UsageError(f"--init-from needs DCGAN weights (train dcgan --export ...), got {type(G).__name__}")
         return models.conditional_from_unconditional(G, D, num_classes=10)
-    if args.init_from is not None:
-        raise SystemExit("--init-from applies to cdcgan only")
     if args.model == "cdcgan":
         G = models.ConditionalDCGANGenerator(args.latent_dim, 10, image_shape, width=args.width)
         return G, models.ConditionalDCGANDiscriminator(10, image_shape, width=args.width)
@@ -137,16 +267,42 @@ def _device_name(device: Any) -> str:
     return str(device)
 
 
+def _readable_png(path: Path) -> bool:
+    """Whether ``path`` is an image file that reads back (not missing, empty or truncated)."""
+    from matplotlib import image
+
+    try:
+        image.imread(path)
+    except Exception:  # any failure to read means: write it again
+        return False
+    return True
+
+
+def _write_missing_grids(run: Any, samples_dir: Path, checked: set[int]) -> None:
+    """Write the sample grid PNG of every epoch of ``run`` whose PNG is missing or unreadable (once per epoch)."""
+    from gan_helpers import plots
+
+    for epoch, images in zip(run.sample_epochs, run.samples, strict=True):
+        if epoch not in checked:
+            png = samples_dir / f"epoch_{epoch:03d}.png"
+            if not _readable_png(png):
+                plots.save_image_grid(images, png)
+            checked.add(epoch)
+
+
 def _epoch_report(epochs: int, samples_dir: Path) -> Any:
     """A training callback that, after each epoch, writes the sample-grid PNGs not yet written and prints one line."""
-    from gan_helpers import plots, training
+    from gan_helpers import training
 
     class EpochReportCallback(training.Callback):
+        def __init__(self) -> None:
+            self.checked: set[int] = set()
+
+        def write_grids(self, run: Any) -> None:
+            _write_missing_grids(run, samples_dir, self.checked)
+
         def on_epoch_end(self, run: Any) -> None:
-            for epoch, images in zip(run.sample_epochs, run.samples, strict=True):
-                png = samples_dir / f"epoch_{epoch:03d}.png"
-                if not png.exists():
-                    plots.save_image_grid(images, png)
+            self.write_grids(run)
             h = run.history
             print(
                 f"epoch {run.epoch}/{epochs}: {h.last('epoch_seconds'):.1f} s, {h.last('images_per_s'):.0f} images/s, "
@@ -158,10 +314,8 @@ def _epoch_report(epochs: int, samples_dir: Path) -> Any:
     return EpochReportCallback()
 
 
-def _summary(
-    args: argparse.Namespace, run: Any, info: Any, num_images: int, device: Any, earlier: list[str]
-) -> dict[str, Any]:
-    """What the run folder's summary.json (and exported weights) record; ``earlier``: commands of earlier sessions."""
+def _summary(args: argparse.Namespace, run: Any, info: Any, num_images: int, device: Any) -> dict[str, Any]:
+    """What the run folder's summary.json (and exported weights) record."""
     from datetime import datetime, timezone
 
     import torch
@@ -171,9 +325,9 @@ def _summary(
     h = run.history
     seconds = [float(s) for s in h["epoch_seconds"]] if "epoch_seconds" in h else []
     rates = [float(r) for r in h["images_per_s"]] if "images_per_s" in h else []
-    commands = [*earlier, "python -m gan_helpers " + " ".join(args.argv)]
+    commands = list(run.settings.get("commands", []))
     return {
-        "command": commands[0],
+        "command": commands[0] if commands else None,
         "commands": commands,
         "model": args.model,
         "device": str(device),
@@ -192,35 +346,52 @@ def _summary(
         "final_diversity": round(h.last("diversity"), 3) if "diversity" in h else None,
         "parameters_G": models.count_parameters(run.G),
         "parameters_D": models.count_parameters(run.D),
+        "settings": {k: v for k, v in run.settings.items() if k != "commands"},
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    import json
+def _resumed_run(args: argparse.Namespace, checkpoint: Path) -> Any:
+    """The run a ``--resume`` continues (its checkpoint, verified), or None when there is none yet."""
+    from gan_helpers import training
 
-    import torch
+    return training.load_run(checkpoint) if args.resume and checkpoint.exists() else None
 
-    from gan_helpers import data, models, runtime, training
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = runtime.get_device(args.device)
+def _plan(args: argparse.Namespace, out: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Settle every flag (a resumed run's own, else the defaults) and clean the run folder for this session.
+
+    Returns the run being resumed (None for a new run), its saved settings and this session's settings.
+    """
+    from gan_helpers import training
+
+    resumed = _resumed_run(args, out / training.CHECKPOINT_NAME)
+    saved = saved_settings(out, resumed) if args.resume else {}
+    settle(args, saved, out)
+    _check_init_from(args, resumed is not None)
+    commands = [*earlier_commands(out, saved, resumed), "python -m gan_helpers " + " ".join(args.argv)]
+    settings = run_settings(args, commands)
+    prepare_folder(out, resumed, settings)
+    return resumed, saved, settings
+
+
+def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, int]:
+    """Load the data, check it against a resumed run's, and train; returns the run, the data's info and its size."""
+    from gan_helpers import data, runtime, training
+
+    resumed, saved, settings = _plan(args, out)
     runtime.seed_everything(args.seed)
-    out = args.out if args.out is not None else Path("runs") / args.model
-    images, info = _load_images(args.data, args.data_root, not args.no_download)
-    labels = _load_labels(args) if args.model == "cdcgan" else None
-    if args.limit_images:
-        images = images[: args.limit_images]
-        labels = labels[: args.limit_images] if labels is not None else None
+    images, labels, info = _training_data(args)
+    digest = data_digest(images, labels)
+    if resumed is not None:
+        check_same_data(saved, digest, len(images), info)
+    settings.update(images=len(images), data_sha256=digest)
     print(f"data: {info.name} {info.split}, {len(images):,} images ({info.source})")
     print(f"device: {_device_name(device)}; run folder: {out}", flush=True)
     batches = data.DeviceBatches(images, labels=labels, batch_size=args.batch_size, device=device)
-    G, D = _build_gan(args, tuple(batches.images.shape[1:]))
+    G, D = (resumed.G, resumed.D) if resumed is not None else _build_gan(args, tuple(batches.images.shape[1:]))
     config = training.TrainConfig(lr=args.lr, log_every=args.log_every, precision=args.precision, compile=args.compile)
-    if (out / training.CHECKPOINT_NAME).exists() and not (args.resume or args.overwrite):
-        print(f"{out} already holds a checkpoint: add --resume to continue it, or --overwrite.", file=sys.stderr)
-        return 2
+    report = _epoch_report(args.epochs, out / "samples")
     run = training.train_epochs(
         G,
         D,
@@ -228,23 +399,38 @@ def _run_train(args: argparse.Namespace) -> int:
         config,
         epochs=args.epochs,
         out_dir=out,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        callbacks=[_epoch_report(args.epochs, out / "samples")],
+        resume=resumed is not None,
+        overwrite=True,  # _plan removed an old run's files already
+        callbacks=[report],
         steps_per_epoch=args.steps_per_epoch,
         progress=not args.no_progress,
+        settings=settings,
     )
+    report.write_grids(run)  # also when the run had no epoch left to train
+    return run, info, len(images)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    """``train``: check every argument and the run folder, then load the data and train (see the parser's help)."""
+    from gan_helpers import files, models, training
+
+    out = args.out if args.out is not None else Path("runs") / args.model
+    _check_paths(args, out)
+    device = _check_device(args)
+    if (out / training.CHECKPOINT_NAME).exists() and not (args.resume or args.overwrite):
+        print(f"{out} already holds a checkpoint: add --resume to continue it, or --overwrite.", file=sys.stderr)
+        return 2
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    run, info, num_images = _train(args, out, device)
     if run.interrupted:
-        print(f"Interrupted; continue with: python -m gan_helpers {' '.join(args.argv)} --resume")
+        print(f"Interrupted; continue with: python -m gan_helpers train {args.model} --out {out} --resume")
         return 130
-    summary_file = out / "summary.json"
-    earlier = []
-    if args.resume and summary_file.exists():  # keep the commands of the earlier sessions of this run
-        previous = json.loads(summary_file.read_text())
-        earlier = previous.get("commands", [previous["command"]])
-    summary = _summary(args, run, info, len(images), device, earlier)
-    summary_file.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"done: {run.epoch} epochs, {run.seconds:.0f} s of training; {out / training.CHECKPOINT_NAME}")
+    summary = _summary(args, run, info, num_images, device)
+    files.atomic_write_json(out / "summary.json", summary)
+    print(f"done: {run.epoch} epochs, {run.seconds:.0f} s of training; {run.path}")
     if args.export is not None:
         print(f"weights: {models.export_weights(run.G, run.D, args.export, info=summary)}")
     return 0
@@ -258,10 +444,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raised_here(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by gan_helpers' own code (the innermost frame of its traceback is in the package)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(Path(__file__).parent)
+
+
+#: Errors of the disk, not of the code: full, over quota, read-only, not permitted.
+_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _user_error_code(exc: BaseException) -> int | None:
+    """The exit status for an error the user can fix (3: training diverged; 2: the others), or None for a bug."""
+    from gan_helpers.checkpoints import CheckpointError
+    from gan_helpers.data import DataFileError, DataUnavailableError
+    from gan_helpers.training import TrainingDiverged
+
+    if isinstance(exc, TrainingDiverged):
+        return 3
+    if isinstance(exc, (UsageError, CheckpointError, DataFileError, DataUnavailableError, FileExistsError)):
+        return 2
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+        return 2
+    return 2 if isinstance(exc, ValueError) and _raised_here(exc) else None
+
+
+def _one_line(exc: BaseException) -> str:
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; a user's error is one line ``error: ...`` on stderr (exit 2, or 3 for a diverged
+    run), without a traceback; a bug keeps its traceback."""
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with a training run
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        code = _user_error_code(exc)
+        if code is None:
+            raise
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

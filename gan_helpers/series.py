@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -12,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from gan_helpers.files import atomic_path
+from gan_helpers.files import atomic_path, atomic_write_json
 from gan_helpers.runtime import FAST_ENV
 
 __all__ = ["NotebookRun", "find_notebooks", "run_notebook", "run_series", "strip_volatile_metadata"]
@@ -85,5 +84,5 @@ def run_series(
     log_dir = folder if out is None else out
     timings = {r.path.name: round(r.seconds, 1) for r in runs}
     summary = {"fast": os.environ.get(FAST_ENV, ""), "seconds": timings}
-    (log_dir / "timings.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(log_dir / "timings.json", summary)
     return runs

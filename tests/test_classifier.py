@@ -175,7 +175,7 @@ def test_script_trains_and_saves(tmp_path):
 
 def test_shipped_weights_load_with_weights_only():
     checkpoint = torch.load(SHIPPED, map_location="cpu", weights_only=True)
-    assert set(checkpoint) == {"config", "state_dict", "info"}
+    assert set(checkpoint) == {"format", "config", "state_dict", "info", "checksum"}
     model, info = classifier.load_classifier(return_info=True)
     assert isinstance(model, classifier.MNISTClassifier) and not model.training
     assert {"command", "train_data", "epochs", "device", "date", "test_accuracy"} <= set(info)

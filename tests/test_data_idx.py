@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
+import socket
+import threading
 import zlib
 from pathlib import Path
 
@@ -136,6 +139,98 @@ def test_damaged_file_raises_data_file_error_naming_it(case: str, tmp_path: Path
         read_idx(path)
     assert str(path) in str(info.value)
     assert "Delete" in str(info.value)
+
+
+def _with_bad_crc(blob: bytes) -> bytes:
+    damaged = bytearray(blob)
+    damaged[-8] ^= 0xFF
+    return bytes(damaged)
+
+
+def _with_bad_length(blob: bytes) -> bytes:
+    damaged = bytearray(blob)
+    damaged[-1] ^= 0xFF  # ISIZE, the last 4 bytes
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "data, check",
+    [
+        (_with_bad_crc(gzip.compress(_valid_idx() + b"\x00\x00", mtime=0)), "gzip CRC check failed"),  # longer too
+        (_with_bad_crc(gzip.compress(_valid_idx(), mtime=0)), "gzip CRC check failed"),
+        (_with_bad_crc(gzip.compress(_BIG, mtime=0)), "gzip CRC check failed"),
+        (_with_bad_length(gzip.compress(_valid_idx() + b"\x00", mtime=0)), "gzip length check failed"),
+    ],
+    ids=["bad CRC and trailing data", "bad CRC", "bad CRC, big", "bad length"],
+)
+def test_a_failed_gzip_check_says_the_file_is_damaged(data: bytes, check: str, tmp_path: Path) -> None:
+    path = _write(tmp_path / "digits-idx3-ubyte.gz", data)
+    with pytest.raises(DataFileError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert f"{check}: the file is damaged" in message and "trailing" not in message
+    assert str(path) in message and "Delete" in message
+
+
+def test_bad_crc_of_a_real_file(real_mnist_dir: Path, tmp_path: Path) -> None:
+    path = _write(tmp_path / "labels.gz", _with_bad_crc((real_mnist_dir / "train-labels-idx1-ubyte.gz").read_bytes()))
+    with pytest.raises(DataFileError, match="gzip CRC check failed: the file is damaged"):
+        read_idx(path)
+
+
+def _read_in_a_thread(path: Path, seconds: float = 5.0) -> BaseException | None:
+    """What ``read_idx(path)`` raised, run in a thread that must finish within ``seconds``."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            read_idx(path)
+        except BaseException as err:  # handed to the test
+            outcome.append(err)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive() and path.exists():  # a reader blocked on a FIFO: a writer lets it go
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+    assert outcome, f"read_idx({path}) did not return within {seconds} s"
+    return outcome[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    err = _read_in_a_thread(fifo)
+    assert isinstance(err, DataFileError)
+    assert "FIFO" in str(err) and "not a regular file" in str(err) and str(fifo) in str(err)
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+def test_a_socket_and_a_device_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s"  # short: socket paths are limited to about 100 bytes
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.bind(str(path))
+        except OSError as err:
+            pytest.skip(f"cannot bind a Unix socket in {tmp_path}: {err}")
+        assert "a socket, not a regular file" in str(_read_in_a_thread(path))
+    if Path("/dev/null").exists():
+        assert "a character device, not a regular file" in str(_read_in_a_thread(Path("/dev/null")))
+
+
+def test_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="is a folder, not a file: check the path"):
+        read_idx(tmp_path)
+
+
+def test_write_idx_is_atomic(tmp_path: Path) -> None:
+    path = write_idx(tmp_path / "sub" / "a.gz", np.arange(5, dtype=np.uint8))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.gz"]
+    np.testing.assert_array_equal(read_idx(path), np.arange(5, dtype=np.uint8))
 
 
 def test_missing_file_and_folder_say_check_the_path(tmp_path: Path) -> None:

@@ -7,9 +7,15 @@ import functools
 import hashlib
 import http.server
 import importlib.util
+import math
+import os
 import shutil
 import socket
+import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +30,7 @@ from gan_helpers.data.mnist import (
     DataFile,
     DatasetInfo,
     DataUnavailableError,
+    DownloadTooSlowError,
     OfflineSampleWarning,
     download_file,
     load_fashion_mnist,
@@ -68,6 +75,36 @@ class _HalfHandler(_QuietHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data[: len(data) // 2])
+        self.close_connection = True
+
+
+class _TrickleHandler(_QuietHandler):
+    """Announces the whole file, then sends one byte every 2 s: a server that never quite stalls."""
+
+    interval_s = 2.0
+
+    def do_GET(self) -> None:
+        data = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            for k in range(min(len(data), 10)):  # the client gives up long before
+                self.wfile.write(data[k : k + 1])
+                time.sleep(self.interval_s)
+        except OSError:  # the client hung up
+            pass
+        self.close_connection = True
+
+
+class _HungHandler(_QuietHandler):
+    """Announces the file, then sends nothing for 5 s."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        time.sleep(5)
         self.close_connection = True
 
 
@@ -236,6 +273,107 @@ def test_download_file_keeps_a_verified_file(mirror_dir: Path, tmp_path: Path, s
     dest = download_file(url + TEST_FILES[1], tmp_path / "x" / "labels.gz", ("ec29112dd5afa0611ce80d1b7f02629c",))
     assert dest.read_bytes() == (mirror_dir / TEST_FILES[1]).read_bytes()
     assert _files_in(dest.parent) == ["labels.gz"]
+
+
+# ---------------------------------------------------------------- download limits
+
+# Small limits, so that each test of a slow server takes seconds.
+FAST_LIMITS = {"timeout": 5.0, "deadline": 8.0, "min_rate": 1000.0, "grace": 1.0}
+
+
+def test_a_trickling_server_fails_on_the_rate_and_the_next_mirror_is_tried(mirror_dir: Path, tmp_path: Path,
+                                                                         serve) -> None:
+    slow, good = serve(mirror_dir, _TrickleHandler), serve(mirror_dir)
+    root = tmp_path / "root"
+    start = time.monotonic()
+    _, _, info = load_mnist("test", root=root, mirrors=[slow, good], return_info=True, **FAST_LIMITS)
+    assert time.monotonic() - start < 12  # about 2 s per file on the slow mirror
+    assert info.source == f"downloaded from {good}"
+    assert _files_in(root / "mnist") == sorted(TEST_FILES)  # no .part left
+
+
+def test_rate_failure_names_the_mirror_the_rate_and_the_deadline(mirror_dir: Path, tmp_path: Path, serve) -> None:
+    url = serve(mirror_dir, _TrickleHandler) + TEST_FILES[1]
+    start = time.monotonic()
+    with pytest.raises(DownloadTooSlowError) as info:
+        download_file(url, tmp_path / "dl" / TEST_FILES[1], ("x",), **FAST_LIMITS)
+    assert time.monotonic() - start < FAST_LIMITS["deadline"]
+    message = str(info.value)
+    for expected in (url, "too slow", "B/s", "minimum average rate of 1,000 B/s", "deadline 8 s", "min_rate="):
+        assert expected in message
+    assert isinstance(info.value, ConnectionError)
+    assert _files_in(tmp_path / "dl") == []
+
+
+def test_the_deadline_stops_a_download_the_rate_check_allows(mirror_dir: Path, tmp_path: Path, serve) -> None:
+    url = serve(mirror_dir, _TrickleHandler) + TEST_FILES[1]
+    start = time.monotonic()
+    with pytest.raises(DownloadTooSlowError, match=r"did not finish within the deadline of 3 s") as info:
+        download_file(url, tmp_path / "dl" / TEST_FILES[1], ("x",), timeout=5.0, deadline=3.0, min_rate=0.0)
+    assert 3 <= time.monotonic() - start < 3 + 2 + 1  # checked when a read returns (every 2 s here)
+    assert url in str(info.value) and "B/s" in str(info.value)
+    assert _files_in(tmp_path / "dl") == []
+
+
+def test_a_hung_server_fails_after_the_read_timeout(tmp_path: Path, serve) -> None:
+    (tmp_path / "m").mkdir()
+    url = serve(tmp_path / "m", _HungHandler) + TEST_FILES[1]
+    start = time.monotonic()
+    with pytest.raises(DownloadTooSlowError, match=r"sent nothing for 1 s \(the read timeout\)"):
+        download_file(url, tmp_path / "dl" / TEST_FILES[1], ("x",), timeout=1.0)
+    assert time.monotonic() - start < 4
+    assert _files_in(tmp_path / "dl") == []
+
+
+def test_all_mirrors_too_slow_for_test_raises_naming_each(mirror_dir: Path, tmp_path: Path, serve) -> None:
+    slow = serve(mirror_dir, _TrickleHandler)
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist("test", root=tmp_path, mirrors=[slow], **FAST_LIMITS)
+    message = str(info.value)
+    assert f"{slow}{TEST_FILES[0]}" in message and "too slow" in message and "deadline 8 s" in message
+    assert _files_in(tmp_path / "mnist") == []
+
+
+@pytest.mark.parametrize(
+    "limit", [{"timeout": 0}, {"timeout": math.inf}, {"deadline": -1.0}, {"min_rate": math.nan}, {"grace": -1}]
+)
+@pytest.mark.parametrize("loader", [load_mnist, load_fashion_mnist])
+def test_bad_limits_are_refused_before_anything_happens(loader, limit: dict, tmp_path: Path) -> None:
+    name = next(iter(limit))
+    with pytest.raises(ValueError, match=f"{name} must be a positive number"):
+        loader("test", root=tmp_path, download=False, **limit)
+
+
+def test_default_limits() -> None:
+    assert (mnist.DOWNLOAD_TIMEOUT_S, mnist.DOWNLOAD_DEADLINE_S) == (30.0, 1800.0)
+    assert (mnist.DOWNLOAD_MIN_RATE, mnist.DOWNLOAD_GRACE_S) == (20_000.0, 20.0)
+    # At the minimum rate the largest file (Fashion-MNIST's training images, 26.4 MB) fits in the deadline.
+    assert 26_421_880 / mnist.DOWNLOAD_MIN_RATE < mnist.DOWNLOAD_DEADLINE_S
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_downloaded_files_get_normal_permissions(mirror_dir: Path, tmp_path: Path, serve) -> None:
+    url = serve(mirror_dir)
+    old = os.umask(0o022)
+    try:
+        load_mnist("test", root=tmp_path, mirrors=[url])
+    finally:
+        os.umask(old)
+    for name in TEST_FILES:
+        assert stat.S_IMODE((tmp_path / "mnist" / name).stat().st_mode) == 0o644
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process liveness is checked on POSIX only")
+def test_a_killed_download_s_part_file_is_removed_by_the_next_download(mirror_dir: Path, tmp_path: Path,
+                                                                      serve) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a dead writer
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    leftover = folder / f".{TEST_FILES[0]}.{proc.pid}.0123abcd.part"
+    leftover.write_bytes(b"half a download")
+    load_mnist("test", root=tmp_path, mirrors=[serve(mirror_dir)])
+    assert _files_in(folder) == sorted(TEST_FILES)
 
 
 # ---------------------------------------------------------------- files on disk

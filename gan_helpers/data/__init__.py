@@ -3,6 +3,7 @@ augmentation."""
 
 from gan_helpers.data.augment import affine_transform, random_affine
 from gan_helpers.data.batches import DeviceBatches, EpochBatches, SampledBatches, to_unit_range
+from gan_helpers.data.download import DownloadLimits, DownloadTooSlowError
 from gan_helpers.data.idx import DataFileError, read_idx, write_idx
 from gan_helpers.data.mnist import (
     DatasetInfo,
@@ -23,6 +24,8 @@ __all__ = [
     "DataUnavailableError",
     "DatasetInfo",
     "DeviceBatches",
+    "DownloadLimits",
+    "DownloadTooSlowError",
     "EpochBatches",
     "GaussianMixture",
     "OfflineSampleWarning",

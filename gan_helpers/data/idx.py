@@ -12,11 +12,14 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from gan_helpers.files import atomic_path
 
 __all__ = ["IDX_DTYPES", "DataFileError", "read_idx", "write_idx"]
 
@@ -39,6 +42,10 @@ _MAX_NDIM = 32
 # before allocating anything.
 _MAX_DEFLATE_RATIO = 1032
 _HEADER_PREFIX = 4
+# Decompressed bytes produced per step: memory stays bounded while a whole stream is checked.
+_GUNZIP_CHUNK = 1 << 20
+# zlib's messages for a stream whose trailer does not match its content.
+_ZLIB_CHECKS = {"incorrect data check": "gzip CRC check failed", "incorrect length check": "gzip length check failed"}
 
 
 class DataFileError(ValueError):
@@ -53,50 +60,100 @@ def _advice(path: Path) -> str:
     return f"Delete {path} and run again to download it afresh, or check that the path is right."
 
 
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    """Raise :class:`DataFileError` unless ``mode`` is a regular file's (a FIFO would block the reader forever)."""
+    if stat.S_ISDIR(mode):
+        raise DataFileError(f"IDX file {path} is a folder, not a file: check the path.")
+    if not stat.S_ISREG(mode):
+        raise DataFileError(
+            f"IDX file {path} is {_kind(mode)}, not a regular file: check the path; read_idx reads regular files only."
+        )
+
+
 def _read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, a regular file: checked with ``os.stat`` before opening, and again once open."""
     try:
-        return path.read_bytes()
+        _check_regular(path, os.stat(path).st_mode)
+        # O_NONBLOCK: should the path become a FIFO between the check and the open, open does not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise DataFileError(f"IDX file {path} does not exist: check the path.") from None
-    except OSError as err:  # a folder, no permission, an I/O error
+    except OSError as err:  # no permission, an I/O error
         raise DataFileError(
             f"IDX file {path} cannot be read ({err.strerror or err}): check the path and its permissions."
         ) from None
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(path, os.fstat(f.fileno()).st_mode)
+        try:
+            return f.read()
+        except OSError as err:
+            raise DataFileError(f"IDX file {path} cannot be read ({err.strerror or err}). {_advice(path)}") from None
 
 
-def _gunzip(raw: bytes, limit: int, path: Path) -> bytes:
-    """Decompress the gzip members in ``raw``, stopping once more than ``limit`` bytes came out.
+def _zlib_failure(err: zlib.error, path: Path) -> DataFileError:
+    """The error for zlib's ``err``: a failed CRC or length check says the file is damaged."""
+    check = next((what for key, what in _ZLIB_CHECKS.items() if key in str(err)), None)
+    if check is not None:
+        return DataFileError(f"IDX file {path} is a corrupted gzip file: {check}: the file is damaged. {_advice(path)}")
+    return DataFileError(f"IDX file {path} is a corrupted gzip file ({err}). {_advice(path)}")
 
-    When the output stays within ``limit`` every member's CRC and length are verified by zlib;
-    a stream that ends early or has a bad CRC raises :class:`DataFileError`.
-    """
-    out = bytearray()
-    data = raw
+
+def _gzip_member(decomp: zlib._Decompress, data: bytes, path: Path, produced: int) -> Iterator[bytes]:
+    """The decompressed chunks of the gzip member at the start of ``data`` (``produced``: bytes of earlier members)."""
+    while not decomp.eof:
+        try:
+            chunk = decomp.decompress(data, _GUNZIP_CHUNK)
+        except zlib.error as err:
+            raise _zlib_failure(err, path) from None
+        produced += len(chunk)
+        data = decomp.unconsumed_tail
+        if not data and not decomp.eof and len(chunk) < _GUNZIP_CHUNK:
+            raise DataFileError(
+                f"IDX file {path} is a truncated gzip file: the compressed stream ends after "
+                f"{produced} bytes of data. {_advice(path)}"
+            )
+        if chunk:
+            yield chunk
+
+
+def _gzip_chunks(raw: bytes, path: Path) -> Iterator[bytes]:
+    """The decompressed chunks of every gzip member in ``raw``; CRC and length of each are checked by zlib."""
+    data, produced = raw, 0
     while True:
         decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip header and trailer
-        while not decomp.eof:
-            try:
-                chunk = decomp.decompress(data, limit + 1 - len(out))
-            except zlib.error as err:
-                raise DataFileError(
-                    f"IDX file {path} is a corrupted gzip file ({err}). {_advice(path)}"
-                ) from None
-            out += chunk
-            if len(out) > limit:
-                return bytes(out)
-            if not decomp.unconsumed_tail and not decomp.eof:
-                raise DataFileError(
-                    f"IDX file {path} is a truncated gzip file: the compressed stream ends after "
-                    f"{len(out)} bytes of data. {_advice(path)}"
-                )
-            data = decomp.unconsumed_tail
+        for chunk in _gzip_member(decomp, data, path, produced):
+            produced += len(chunk)
+            yield chunk
         data = decomp.unused_data
         if not data:
-            return bytes(out)
+            return
         if not data.startswith(GZIP_MAGIC):
             raise DataFileError(
                 f"IDX file {path} has {len(data)} stray bytes after its gzip stream. {_advice(path)}"
             )
+
+
+def _gunzip(raw: bytes, limit: int, path: Path, verify: bool = False) -> bytes:
+    """The first ``limit + 1`` (at most) decompressed bytes of the gzip file ``raw``.
+
+    Without ``verify`` decompression stops there (enough for the header); the CRC and length of
+    every member are checked only if the stream ends within ``limit``. With ``verify`` the whole
+    stream is decompressed (in bounded memory) so that a bad CRC is reported as damage, not as
+    trailing bytes. A stream that ends early or fails a check raises :class:`DataFileError`.
+    """
+    out = bytearray()
+    for chunk in _gzip_chunks(raw, path):
+        out += chunk[: max(0, limit + 1 - len(out))]
+        if len(out) > limit and not verify:
+            break
+    return bytes(out)
 
 
 def _parse_header(head: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
@@ -189,7 +246,7 @@ def read_idx(
             f"IDX file {path} is truncated: expected {payload_len} bytes of data for shape {shape}, "
             f"but the {len(raw)}-byte gzip file cannot hold that many. {_advice(path)}"
         )
-    content = _gunzip(raw, total_len, path) if compressed else raw
+    content = _gunzip(raw, total_len, path, verify=True) if compressed else raw
     found = len(content) - header_len
     if found < payload_len:
         raise DataFileError(
@@ -197,7 +254,7 @@ def read_idx(
             f"found {found}. {_advice(path)}"
         )
     if found > payload_len:
-        # Decompression stopped one byte past the declared size, so only a raw file's excess is known.
+        # Only the first byte past the declared size is kept, so only a raw file's excess is counted.
         extra = "trailing bytes" if compressed else f"{found - payload_len} trailing byte(s)"
         raise DataFileError(
             f"IDX file {path} has {extra} after the "
@@ -232,15 +289,17 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     """Write ``array`` as an IDX file, gzip-compressed when ``path`` ends in ``.gz``.
 
     The gzip output is deterministic (mtime 0, no file name in the header, level 9), so the same
-    array gives the same bytes with the same zlib. Returns the path written.
+    array gives the same bytes with the same zlib. The file is written atomically
+    (:func:`gan_helpers.files.atomic_path`). Returns the path written.
     """
     path = Path(path)
     data = idx_bytes(array)
-    if path.name.endswith(".gz"):
-        with path.open("wb") as raw, gzip.GzipFile(
-            filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0
-        ) as gz:
-            gz.write(data)
-    else:
-        path.write_bytes(data)
+    with atomic_path(path) as tmp:
+        if path.name.endswith(".gz"):
+            with tmp.open("wb") as raw, gzip.GzipFile(
+                filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0
+            ) as gz:
+                gz.write(data)
+        else:
+            tmp.write_bytes(data)
     return path

@@ -5,7 +5,8 @@ Where the files come from, in order:
 1. ``<root>/mnist/`` (``<root>/fashion-mnist/``), where ``root`` defaults to
    :func:`default_data_root`; for Fashion-MNIST also Debian's ``/usr/share/datasets/fashion-mnist/``
    (package ``dataset-fashion-mnist``);
-2. a download from the mirrors, in turn, into that folder (MD5-checked before it is kept);
+2. a download from the mirrors, in turn, into that folder (MD5-checked before it is kept; each
+   attempt bounded by a read timeout, a deadline and a minimum rate, :mod:`gan_helpers.data.download`);
 3. for MNIST's training split only: the offline sample shipped with the project (5,000 real MNIST
    training digits, 500 per class), with an :class:`OfflineSampleWarning`.
 
@@ -19,6 +20,7 @@ import hashlib
 import http.client
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -30,11 +32,24 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from gan_helpers.data.download import (
+    DOWNLOAD_DEADLINE_S,
+    DOWNLOAD_GRACE_S,
+    DOWNLOAD_MIN_RATE,
+    DOWNLOAD_TIMEOUT_S,
+    DownloadLimits,
+    DownloadTooSlowError,
+    copy_response,
+)
 from gan_helpers.data.idx import DataFileError, read_idx
 from gan_helpers.files import atomic_path
 
 __all__ = [
     "DATA_DIR_ENV",
+    "DOWNLOAD_DEADLINE_S",
+    "DOWNLOAD_GRACE_S",
+    "DOWNLOAD_MIN_RATE",
+    "DOWNLOAD_TIMEOUT_S",
     "FASHION_MNIST_FILES",
     "FASHION_MNIST_MIRRORS",
     "FASHION_MNIST_MIRRORS_ENV",
@@ -46,6 +61,8 @@ __all__ = [
     "DataFile",
     "DataUnavailableError",
     "DatasetInfo",
+    "DownloadLimits",
+    "DownloadTooSlowError",
     "OfflineSampleWarning",
     "default_data_root",
     "download_file",
@@ -60,9 +77,7 @@ DATA_DIR_ENV = "GAN_HELPERS_DATA_DIR"
 MNIST_MIRRORS_ENV = "GAN_HELPERS_MNIST_MIRRORS"
 FASHION_MNIST_MIRRORS_ENV = "GAN_HELPERS_FASHION_MNIST_MIRRORS"
 
-DOWNLOAD_TIMEOUT_S = 30.0
 USER_AGENT = "gan-helpers/0.1 (gan-notebooks course; Python urllib)"
-_CHUNK = 1 << 16
 
 #: Tried in this order. The original site comes last: it often answers 403 to scripts.
 MNIST_MIRRORS: tuple[str, ...] = (
@@ -219,39 +234,55 @@ def download_file(
     dest: str | os.PathLike[str],
     md5: Sequence[str],
     timeout: float = DOWNLOAD_TIMEOUT_S,
+    *,
+    deadline: float = DOWNLOAD_DEADLINE_S,
+    min_rate: float = DOWNLOAD_MIN_RATE,
+    grace: float = DOWNLOAD_GRACE_S,
 ) -> Path:
     """Download ``url`` to ``dest`` with a progress bar, keeping it only if its MD5 is in ``md5``.
 
-    The bytes go to a temporary file in ``dest``'s folder, renamed to ``dest`` only after the
-    checksum passed; on any failure (network error, short read, wrong checksum, KeyboardInterrupt)
-    the temporary file is removed and nothing is left behind.
+    The bytes go to a temporary file ``.NAME.PID.RANDOM.part`` in ``dest``'s folder, renamed to
+    ``dest`` only after the checksum passed; on any failure (network error, short read, wrong
+    checksum, too slow, KeyboardInterrupt) the temporary file is removed. (Only a process killed
+    outright leaves it; the next write into the folder removes it.) The file gets the mode of a newly
+    created file. Limits (:class:`~gan_helpers.data.download.DownloadLimits`): ``timeout`` s per read
+    and to connect, ``deadline`` s for the whole file (``math.inf``: none), and at least ``min_rate``
+    bytes/s on average once ``grace`` s have passed (0: no minimum).
 
     Raises:
+        ValueError: a limit is not a positive number.
         DataFileError: the downloaded bytes have the wrong MD5 (the message names URL and file).
-        OSError: network failures (``urllib.error.URLError``, timeouts, a stream cut short).
+        DownloadTooSlowError: a limit was broken (a ``ConnectionError``; the message names the URL,
+            the rate and the deadline).
+        OSError: other network failures (``urllib.error.URLError``, a stream cut short).
     """
+    limits = DownloadLimits(timeout, deadline, min_rate, grace)
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest, suffix=".part") as tmp:
         digest = hashlib.md5(usedforsecurity=False)
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+        start = time.monotonic()
         with (
             open(tmp, "wb") as out,
-            urllib.request.urlopen(request, timeout=timeout) as response,
+            urllib.request.urlopen(request, timeout=limits.timeout) as response,
         ):
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            received = 0
             with tqdm(
                 total=total, unit="B", unit_scale=True, desc=dest.name, leave=False, disable=None
             ) as bar:
-                while chunk := response.read(_CHUNK):
+
+                def keep(chunk: bytes) -> None:
                     out.write(chunk)
                     digest.update(chunk)
-                    received += len(chunk)
                     bar.update(len(chunk))
+
+                received = copy_response(response, url, limits, keep, start=start)
         if total is not None and received != total:
-            raise ConnectionError(f"the download stopped after {received} of {total} bytes")
+            raise ConnectionError(
+                f"the download stopped after {received} of {total} bytes: the server cut the connection; "
+                "run again to retry, or try another mirror"
+            )
         got = digest.hexdigest()
         if got not in md5:
             raise DataFileError(
@@ -278,7 +309,7 @@ def _verify_present(path: Path, datafile: DataFile, advice: str) -> None:
 
 
 def _download_missing(
-    spec: _Spec, files: tuple[DataFile, DataFile], folder: Path, mirrors: list[str]
+    spec: _Spec, files: tuple[DataFile, DataFile], folder: Path, mirrors: list[str], limits: DownloadLimits
 ) -> list[str]:
     """Download each missing file from the first mirror that serves it intact; returns mirrors used."""
     used: list[str] = []
@@ -292,7 +323,8 @@ def _download_missing(
         for base in mirrors:
             url = base + datafile.name
             try:
-                download_file(url, dest, datafile.md5)
+                download_file(url, dest, datafile.md5, limits.timeout, deadline=limits.deadline,
+                              min_rate=limits.min_rate, grace=limits.grace)
             except DataFileError as err:
                 corrupt = True
                 failures.append(f"  - {url}: {err}")
@@ -312,7 +344,7 @@ def _download_missing(
 
 
 def _locate(
-    spec: _Spec, split: str, root: Path, download: bool, mirrors: Sequence[str] | str | None
+    spec: _Spec, split: str, root: Path, download: bool, mirrors: Sequence[str] | str | None, limits: DownloadLimits
 ) -> tuple[Path, Path, str]:
     """Paths of the (images, labels) files of ``split`` and where they came from."""
     files = spec.files[split]
@@ -328,7 +360,7 @@ def _locate(
     if not download:
         names = " and ".join(f.name for f in files)
         raise _Unavailable(f"download=False and {names} are not in {target}")
-    used = _download_missing(spec, files, target, _resolve_mirrors(spec, mirrors))
+    used = _download_missing(spec, files, target, _resolve_mirrors(spec, mirrors), limits)
     source = f"downloaded from {' and '.join(used)}" if used else f"found in {target}"
     return target / files[0].name, target / files[1].name, source
 
@@ -356,10 +388,10 @@ def _check_split(split: str) -> None:
 
 
 def _load(
-    spec: _Spec, split: str, root: str | os.PathLike[str] | None, download: bool, mirrors
+    spec: _Spec, split: str, root: str | os.PathLike[str] | None, download: bool, mirrors, limits: DownloadLimits
 ) -> tuple[torch.Tensor, torch.Tensor, DatasetInfo]:
     folder_root = default_data_root() if root is None else Path(root).expanduser()
-    images_path, labels_path, source = _locate(spec, split, folder_root, download, mirrors)
+    images_path, labels_path, source = _locate(spec, split, folder_root, download, mirrors, limits)
     images, labels = _read_pair(images_path, labels_path)
     return images, labels, DatasetInfo(spec.name, split, len(images), source)
 
@@ -432,6 +464,11 @@ def load_mnist(
     download: bool = True,
     mirrors: Sequence[str] | str | None = None,
     return_info: bool = False,
+    *,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    deadline: float = DOWNLOAD_DEADLINE_S,
+    min_rate: float = DOWNLOAD_MIN_RATE,
+    grace: float = DOWNLOAD_GRACE_S,
 ) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, DatasetInfo]:
     """MNIST images (N, 28, 28) uint8 and labels (N,) int64: N = 60,000 (train) or 10,000 (test).
 
@@ -440,15 +477,19 @@ def load_mnist(
     when ``download``. If that fails, the training split falls back to the offline sample
     (:func:`load_offline_sample`) with an :class:`OfflineSampleWarning`; the test split raises.
     With ``return_info=True`` also returns a :class:`DatasetInfo` saying where the data came from.
+    Each download attempt is bounded (:func:`download_file`): ``timeout`` s per read, ``deadline`` s
+    per file and mirror, at least ``min_rate`` B/s after ``grace`` s; a mirror that breaks a limit is
+    skipped for the next.
 
     Raises:
-        ValueError: ``split`` is not "train" or "test".
+        ValueError: ``split`` is not "train" or "test", or a download limit is not a positive number.
         DataFileError: a file on disk is corrupt, or (test split) a mirror served wrong bytes.
         DataUnavailableError: the test split cannot be had (there is no offline test sample).
     """
     _check_split(split)
+    limits = DownloadLimits(timeout, deadline, min_rate, grace)
     try:
-        images, labels, info = _load(_mnist_spec(), split, root, download, mirrors)
+        images, labels, info = _load(_mnist_spec(), split, root, download, mirrors, limits)
     except _Unavailable as why:
         if split == "test":
             error = DataFileError if why.corrupt else DataUnavailableError
@@ -476,22 +517,29 @@ def load_fashion_mnist(
     download: bool = True,
     mirrors: Sequence[str] | str | None = None,
     return_info: bool = False,
+    *,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    deadline: float = DOWNLOAD_DEADLINE_S,
+    min_rate: float = DOWNLOAD_MIN_RATE,
+    grace: float = DOWNLOAD_GRACE_S,
 ) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, DatasetInfo]:
     """Fashion-MNIST images (N, 28, 28) uint8 and labels (N,) int64 (60,000 train, 10,000 test).
 
     Looks in ``<root>/fashion-mnist/``, then in :data:`FASHION_MNIST_SYSTEM_DIRS` (Debian's
     ``dataset-fashion-mnist``), else downloads into ``<root>/fashion-mnist/`` from ``mirrors``
     (default: ``$GAN_HELPERS_FASHION_MNIST_MIRRORS``, else :data:`FASHION_MNIST_MIRRORS`).
-    There is no offline sample: failing all that raises.
+    There is no offline sample: failing all that raises. Downloads are bounded by ``timeout``,
+    ``deadline``, ``min_rate`` and ``grace`` as in :func:`load_mnist`.
 
     Raises:
-        ValueError: ``split`` is not "train" or "test".
+        ValueError: ``split`` is not "train" or "test", or a download limit is not a positive number.
         DataFileError: a file on disk is corrupt, or a mirror served wrong bytes.
         DataUnavailableError: the files are nowhere to be had.
     """
     _check_split(split)
+    limits = DownloadLimits(timeout, deadline, min_rate, grace)
     try:
-        images, labels, info = _load(_fashion_spec(), split, root, download, mirrors)
+        images, labels, info = _load(_fashion_spec(), split, root, download, mirrors, limits)
     except _Unavailable as why:
         error = DataFileError if why.corrupt else DataUnavailableError
         how = _how_to_get(_fashion_spec(), "load_fashion_mnist", root)

@@ -19,6 +19,8 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from gan_helpers.files import atomic_path
+
 __all__ = [
     "animate_samples",
     "make_grid",
@@ -176,12 +178,16 @@ def animate_samples(
 
 
 def save_image_grid(images: torch.Tensor, path: str | os.PathLike[str], nrow: int = 8) -> Path:
-    """Write a batch of images (floats in [-1, 1] or uint8) as one PNG grid, without a figure."""
+    """Write a batch of images (floats in [-1, 1] or uint8) as one PNG grid, without a figure.
+
+    The file is written atomically (:func:`gan_helpers.files.atomic_path`): an interruption leaves
+    the old file or none, never an empty or truncated PNG. The folder is created if needed.
+    """
     grid = make_grid(images, nrow=nrow)
     picture = grid[0].numpy() if grid.shape[0] == 1 else grid.permute(1, 2, 0).numpy()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plt.imsave(path, picture, cmap="gray" if grid.shape[0] == 1 else None, vmin=0, vmax=1)
+    with atomic_path(path) as tmp:  # the temporary name ends in .tmp, so the format is given
+        plt.imsave(tmp, picture, cmap="gray" if grid.shape[0] == 1 else None, vmin=0, vmax=1, format="png")
     return path
 
 

@@ -8,11 +8,20 @@ from typing import Any
 
 from gan_helpers import acceleration, losses
 
-__all__ = ["TrainConfig", "TrainingDiverged", "check_finite"]
+__all__ = ["DIVERGENCE_CAUSES", "TrainConfig", "TrainingDiverged", "check_finite"]
 
 
 class TrainingDiverged(FloatingPointError):
-    """A loss became NaN or infinite; the message names the step and the usual causes."""
+    """Training diverged: a loss became NaN, infinite or larger than ``TrainConfig.max_abs_loss``, or a
+    parameter or buffer of G or D became NaN or infinite; the message names the step (or tensor) and the
+    usual causes."""
+
+
+#: What usually makes a GAN diverge, and what to do: the tail of every :class:`TrainingDiverged` message.
+DIVERGENCE_CAUSES = (
+    "Usual causes: a learning rate too high, a loss applied to probabilities instead of logits (log of 0), "
+    "or inputs not scaled to the range G produces. Lower lr, check the loss, or restart from the last checkpoint."
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,14 @@ class TrainConfig:
     either way): ``precision`` is ``"auto"`` (bf16 autocast for convolutional models where the
     device multiplies bf16 natively, else fp32), ``"fp32"`` or ``"bf16"``; ``compile=True`` runs
     G and D through ``torch.compile`` (worth it on a GPU; the first steps then take tens of seconds).
+
+    The divergence guard stops training with :class:`TrainingDiverged` at the first step whose loss
+    (D's or G's) is NaN, infinite or larger in absolute value than ``max_abs_loss`` (a loss that
+    explodes without going non-finite; ``float("inf")`` keeps only the NaN/infinity check), and when
+    a parameter or floating buffer of G or D (a batch-norm running variance, say) is NaN or infinite.
+    Healthy GAN losses stay below about 10; a loss of 1e6 means logits of about 1e6 (``lr=1e6`` gets
+    there within a few steps), while notebook 02's deliberately unstable "lr x 100" run peaks near
+    2e4 and is left to run.
     """
 
     steps: int = 1000
@@ -44,6 +61,7 @@ class TrainConfig:
     log_every: int = 10
     precision: str = "auto"
     compile: bool = False
+    max_abs_loss: float = 1e6
 
     def __post_init__(self) -> None:
         if self.precision not in acceleration.PRECISIONS:
@@ -57,8 +75,10 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         for name in ("lr", "lr_d", "lr_g"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive, got {value}")
+            if value is not None and not 0 < value < math.inf:
+                raise ValueError(f"{name} must be positive and finite, got {value}")
+        if not self.max_abs_loss > 0:  # also refuses NaN
+            raise ValueError(f"max_abs_loss must be positive (float('inf') for no limit), got {self.max_abs_loss}")
         object.__setattr__(self, "betas", tuple(self.betas))
 
     @property
@@ -84,9 +104,4 @@ def check_finite(values: dict[str, float], step: int) -> None:
     """Raise :class:`TrainingDiverged` naming ``step`` when any of the logged ``values`` is NaN or infinite."""
     bad = {k: v for k, v in values.items() if not math.isfinite(v)}
     if bad:
-        raise TrainingDiverged(
-            f"Training diverged at step {step}: {bad} is not finite. Usual causes: a learning rate "
-            "too high, a loss applied to probabilities instead of logits (log of 0), or inputs not "
-            "scaled to the range G produces. Lower lr, check the loss, or restart from the last "
-            "checkpoint."
-        )
+        raise TrainingDiverged(f"Training diverged at step {step}: {bad} is not finite. {DIVERGENCE_CAUSES}")

@@ -13,21 +13,31 @@ The loop reports through a :class:`~gan_helpers.training.History` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import get_total_norm
 from tqdm.auto import tqdm
 
 from gan_helpers import acceleration, losses
 from gan_helpers.sampling import model_device
-from gan_helpers.training.config import TrainConfig, check_finite
+from gan_helpers.training.config import DIVERGENCE_CAUSES, TrainConfig, TrainingDiverged, check_finite
 from gan_helpers.training.history import Callback, History, IntervalMeans
 from gan_helpers.training.mistakes import LoopMistake, resolve_mistake
 from gan_helpers.training.step import grad_norm, is_conditional, train_step
 
-__all__ = ["batch_stream", "format_postfix", "make_optimizers", "train_discriminator", "train_gan"]
+__all__ = [
+    "batch_stream",
+    "first_non_finite_tensor",
+    "format_postfix",
+    "make_optimizers",
+    "train_discriminator",
+    "train_gan",
+]
+
 
 def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """Adam for each player with the configured learning rates and betas (fused on CUDA)."""
@@ -77,6 +87,67 @@ def format_postfix(values: dict[str, float]) -> str:
     )
 
 
+def _floating_tensors(model: nn.Module) -> Iterator[tuple[str, str, torch.Tensor]]:
+    """``(kind, name, tensor)`` for ``model``'s parameters and floating-point buffers (batch-norm statistics, ...)."""
+    yield from (("parameter", name, p.detach()) for name, p in model.named_parameters())
+    yield from (("buffer", name, b) for name, b in model.named_buffers() if b.is_floating_point())
+
+
+def first_non_finite_tensor(models: dict[str, nn.Module]) -> str | None:
+    """``"G's parameter 'net.0.weight'"`` for the first parameter or buffer holding a NaN or infinity, or None.
+
+    The usual case (all finite) costs one fused max-abs reduction over every tensor and one device read.
+    """
+    named = [(who, *entry) for who, model in models.items() for entry in _floating_tensors(model)]
+    if not named or torch.isfinite(get_total_norm([t for *_, t in named], norm_type=math.inf)):
+        return None
+    for who, kind, name, tensor in named:
+        if not torch.isfinite(tensor).all():
+            return f"{who}'s {kind} {name!r}"
+    return None
+
+
+class _DivergenceGuard:
+    """Stops a run whose losses go NaN, infinite or beyond ``limit``, naming the *first* such step.
+
+    ``add`` runs every step and never reads the device: it keeps, on the device, the first offending
+    step and its losses (``torch.where``). ``check`` runs at each log point: one read of that step,
+    then :func:`first_non_finite_tensor` over G's and D's parameters and buffers.
+    """
+
+    def __init__(self, limit: float, device: torch.device) -> None:
+        self.limit = min(limit, torch.finfo(torch.float32).max)  # so that an infinite loss always offends
+        self.first = torch.zeros((), dtype=torch.int64, device=device)  # 0: no offending step yet
+        self.losses = torch.zeros(2, device=device)
+
+    def add(self, step: int, loss_d: torch.Tensor, loss_g: torch.Tensor) -> None:
+        """Record step ``step``'s losses (device operations only: no host sync)."""
+        with torch.no_grad():
+            losses = torch.stack((loss_d.detach().float(), loss_g.detach().float()))
+            offends = ~(losses.abs().amax() <= self.limit)  # NaN compares False, so it offends too
+            new = offends & (self.first == 0)
+            self.first = torch.where(new, step, self.first)
+            self.losses = torch.where(new, losses, self.losses)
+
+    def check(self, step: int, G: nn.Module, D: nn.Module) -> None:
+        """Raise :class:`TrainingDiverged` for an offending step up to ``step``, or a non-finite tensor of G or D."""
+        first = int(self.first)
+        if first:
+            loss_d, loss_g = self.losses.tolist()
+            finite = math.isfinite(loss_d) and math.isfinite(loss_g)
+            what = f"exceeds max_abs_loss = {self.limit:g} in absolute value" if finite else "is not finite"
+            raise TrainingDiverged(
+                f"Training diverged at step {first}: a loss {what} (loss_d = {loss_d:.4g}, loss_g = {loss_g:.4g}; "
+                f"the guard reads it at step {step}). {DIVERGENCE_CAUSES}"
+            )
+        bad = first_non_finite_tensor({"G": G, "D": D})
+        if bad is not None:
+            raise TrainingDiverged(
+                f"Training diverged by step {step}: {bad} holds NaN or infinite values, although the losses "
+                f"stayed finite. {DIVERGENCE_CAUSES}"
+            )
+
+
 def _real_batches(
     source: Iterable[Any], device: torch.device, labels: bool
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -119,6 +190,12 @@ def train_gan(
     Pass ``history``, ``optimizers`` and ``start_step`` to continue an earlier run. ``mistake`` (a
     name in :data:`gan_helpers.training.MISTAKES`) deliberately breaks the loop in one catalogued
     way, for demonstrations only. ``progress``/``desc`` control the progress bar.
+
+    The divergence guard raises :class:`~gan_helpers.training.TrainingDiverged` at the log point after
+    the first step whose loss (D's or G's) is NaN, infinite or above ``config.max_abs_loss`` in
+    absolute value, naming that step, or when a parameter or floating buffer of G or D (a batch-norm
+    running variance) holds NaN or infinity, naming the tensor. It only reads: the steps are the same
+    with or without it, and it reads the device only at log points.
     """
     config = config or TrainConfig()
     bug = resolve_mistake(mistake)
@@ -142,6 +219,7 @@ def train_gan(
     score = (lambda t: t.mean()) if config.loss == "wgan-gp" else (lambda t: torch.sigmoid(t).mean())
     names = ("loss_d", "loss_g", "d_real", "d_fake") + (("grad_norm_d", "grad_norm_g") if grad_norms else ())
     means = IntervalMeans(names, device)
+    guard = _DivergenceGuard(config.max_abs_loss, device)
     last = start_step + config.steps
     bar = tqdm(range(start_step, last), desc=desc, disable=not progress, leave=False)
     for step in bar:
@@ -150,8 +228,10 @@ def train_gan(
         )
         norms = (grad_norm(D) if out.grad_norm_d is None else out.grad_norm_d, grad_norm(G)) if grad_norms else ()
         means.add(out.loss_d, out.loss_g, score(out.logits_real), score(out.logits_fake), *norms)
+        guard.add(step + 1, out.loss_d, out.loss_g)
         if (step + 1) % config.log_every == 0 or step + 1 == last:
             values = means.pop()
+            guard.check(step + 1, G, D)
             check_finite(values, step + 1)
             history.log(step + 1, **values)
             bar.set_postfix_str(format_postfix(values))

@@ -30,7 +30,16 @@ from gan_helpers.training.monitors import CollapseCallback, DiscriminatorWinsCal
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "Run", "load_run", "save_run", "train_epochs"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-CHECKPOINT_FORMAT = "gan_helpers.checkpoint/1"
+CHECKPOINT_FORMAT = "gan_helpers.checkpoint/2"  # 2: with a checksum (verified on loading) and the run's settings
+
+_CHECKPOINT_REMEDY = (
+    "Delete it, or pass --overwrite (overwrite=True) to train again from scratch there, "
+    "or choose another --out (out_dir)."
+)
+_CHECKPOINT_KEYS = frozenset(
+    {"epoch", "step", "position", "order", "interrupted", "seconds", "G", "D", "G_spec", "D_spec", "opt_G", "opt_D"}
+    | {"config", "history", "fixed_noise", "samples", "sample_epochs", "rng", "settings"}
+)
 
 
 @dataclass
@@ -41,7 +50,8 @@ class Run:
     before training). ``position`` and ``order`` are set only when an epoch was interrupted: how
     many of its steps were done and its sample order, so that resuming gives the same batches.
     ``seconds`` is the wall time spent training; ``rng_state`` the random states saved with the
-    checkpoint it was loaded from (None for a run made in memory).
+    checkpoint it was loaded from (None for a run made in memory). ``settings`` holds plain values
+    (e.g. the command line's flags) saved with the checkpoint, so that a resume can reuse them.
     """
 
     G: nn.Module
@@ -61,6 +71,7 @@ class Run:
     interrupted: bool = False
     path: Path | None = None
     rng_state: dict[str, Any] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def grid(self, index: int = -1) -> torch.Tensor:
         """Sample grid ``index`` as floats in [-1, 1], shape ``(n, C, H, W)``."""
@@ -140,7 +151,21 @@ class _RunProgress(Callback):
 
 
 def _model_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of ``model``'s parameters and buffers."""
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _first_non_finite(run: Run) -> str | None:
+    """The name of the first parameter, buffer or optimiser state of ``run`` holding NaN or inf (None if none)."""
+    named = [(f"G.{k}", v) for k, v in run.G.state_dict().items()]
+    named += [(f"D.{k}", v) for k, v in run.D.state_dict().items()]
+    for opt_name, opt in (("opt_G", run.opt_G), ("opt_D", run.opt_D)):
+        for index, values in opt.state_dict()["state"].items():
+            named += [(f"{opt_name}.state.{index}.{k}", v) for k, v in values.items()]
+    for name, value in named:
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
+            return name
+    return None
 
 
 def _spec_or_none(model: nn.Module) -> dict[str, Any] | None:
@@ -151,10 +176,22 @@ def _spec_or_none(model: nn.Module) -> dict[str, Any] | None:
 
 
 def save_run(run: Run, path: str | os.PathLike[str], generator: torch.Generator | None = None) -> Path:
-    """Write ``run`` and the current RNG states to ``path`` atomically (loadable with ``weights_only=True``).
+    """Write ``run`` and the current RNG states to ``path`` atomically, with a checksum (``weights_only=True``).
 
-    ``generator`` is the data's own generator (``DeviceBatches.generator``), if it has one.
+    ``generator`` is the data's own generator (``DeviceBatches.generator``), if it has one. A run
+    whose weights, buffers (e.g. a batch-norm running variance) or optimiser states hold NaN or inf
+    is not saved: :class:`~gan_helpers.training.TrainingDiverged` names the tensor, and the last good
+    checkpoint at ``path`` is kept. ``run.settings`` must be plain values. A full disk raises
+    ``OSError`` saying so.
     """
+    bad = _first_non_finite(run)
+    if bad is not None:
+        kept = " The last good checkpoint there is kept." if Path(path).is_file() else ""
+        raise TrainingDiverged(
+            f"Training diverged: {bad} holds NaN or infinite values at step {run.step} (epoch {run.epoch}), "
+            f"so the run was not saved to {path}.{kept} Try a lower learning rate."
+        )
+    checkpoints.require_plain(run.settings, "Run.settings", limit=10_000)
     state = {
         "format": CHECKPOINT_FORMAT,
         "epoch": run.epoch,
@@ -175,13 +212,52 @@ def save_run(run: Run, path: str | os.PathLike[str], generator: torch.Generator 
         "samples": torch.stack(run.samples) if run.samples else None,
         "sample_epochs": list(run.sample_epochs),
         "rng": checkpoints.rng_state(generator),
+        "settings": dict(run.settings),
     }
     return checkpoints.atomic_save(state, path)
 
 
 def _checkpoint_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` itself, or the ``checkpoint.pt`` in it when it is a run folder."""
     path = Path(path)
     return path / CHECKPOINT_NAME if path.is_dir() else path
+
+
+def _describe(spec: dict[str, Any] | None, model: nn.Module | None = None) -> str:
+    """``Class(arg=value, ...)`` of a model spec, or the model's class name when there is no spec."""
+    if isinstance(spec, dict) and isinstance(spec.get("kwargs"), dict):
+        args = ", ".join(f"{k}={v!r}" for k, v in spec["kwargs"].items())
+        return f"{spec.get('class')}({args})"
+    return type(model).__name__ if model is not None else "a model it does not describe"
+
+
+def _restore_model(file: Path, state: dict[str, Any], name: str, given: nn.Module | None) -> nn.Module:
+    """Model ``name`` ("G" or "D") of a checkpoint: ``given`` with the saved weights, or rebuilt from the spec.
+
+    Raises :class:`~gan_helpers.checkpoints.CheckpointError` when ``given`` is another kind of model
+    than the saved one, or when the saved spec does not fit the saved weights.
+    """
+    spec = state[f"{name}_spec"]
+    if given is None:
+        if spec is None:
+            raise checkpoints.CheckpointError(
+                f"{file} does not describe its {name}; pass the model: load_run(path, G=..., D=...)"
+            )
+        try:
+            return models.build_model(spec, state[name])
+        except ValueError as exc:
+            raise checkpoints.CheckpointError(
+                f"{file}: its {name} cannot be rebuilt from the spec saved with it: {exc}. {_CHECKPOINT_REMEDY}"
+            ) from None
+    problems = checkpoints.state_mismatch(given.state_dict(), state[name])
+    if problems:
+        raise checkpoints.CheckpointError(
+            f"{file} holds a different model: its {name} is {_describe(spec)}, but the {name} given is "
+            f"{_describe(_spec_or_none(given), given)} ({problems}). Pass --overwrite (overwrite=True) to start "
+            "a new run there, or choose another --out (out_dir) for this model."
+        )
+    given.load_state_dict(state[name])
+    return given
 
 
 def load_run(
@@ -193,31 +269,39 @@ def load_run(
 ) -> Run:
     """The :class:`Run` saved by :func:`train_epochs` at ``path`` (a file, or a run folder holding ``checkpoint.pt``).
 
-    G and D are rebuilt from the checkpoint's model specs unless given. ``config`` (default: the
-    saved one) sets the optimisers' learning rates and betas. The saved RNG states are in
-    ``run.rng_state``. Loading uses ``weights_only=True``.
+    G and D are rebuilt from the checkpoint's model specs unless given (a spec is checked against
+    the saved weights' shapes before anything is allocated). ``config`` (default: the saved one)
+    sets the optimisers' learning rates and betas. The saved RNG states are in ``run.rng_state``,
+    the saved settings in ``run.settings``. Loading uses ``weights_only=True`` and verifies the
+    file's checksum; an unreadable, damaged, older or foreign file, or one holding another kind of
+    model than the G or D given, raises :class:`~gan_helpers.checkpoints.CheckpointError` saying what to do.
     """
     file = _checkpoint_file(path)
-    state = checkpoints.load_checkpoint(file)
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{file} is not a checkpoint written by gan_helpers.training.train_epochs")
+    target = checkpoints.target_device(device) if device is not None else None
+    state = checkpoints.load_checkpoint(
+        file, expected_format=CHECKPOINT_FORMAT, what="training checkpoint", remedy=_CHECKPOINT_REMEDY
+    )
+    missing = sorted(_CHECKPOINT_KEYS - state.keys())
+    if missing:
+        raise checkpoints.CheckpointError(f"{file} lacks {', '.join(missing)}: it is incomplete. {_CHECKPOINT_REMEDY}")
     config = config if config is not None else TrainConfig.from_dict(state["config"])
-    built = []
-    for name, given in (("G", G), ("D", D)):
-        if given is None:
-            if state[f"{name}_spec"] is None:
-                raise ValueError(f"{file} does not describe its {name}; pass the model: load_run(path, G=..., D=...)")
-            given = models.build_model(state[f"{name}_spec"])
-        given.load_state_dict(state[name])
-        built.append(given.to(device) if device is not None else given)
-    G, D = built
+    G, D = (_restore_model(file, state, name, given) for name, given in (("G", G), ("D", D)))
+    if target is not None:
+        G, D = G.to(target), D.to(target)
     opt_G, opt_D = make_optimizers(G, D, config)
-    for opt, key, lr in ((opt_G, "opt_G", config.lr_generator), (opt_D, "opt_D", config.lr_discriminator)):
-        opt.load_state_dict(state[key])
-        for group in opt.param_groups:  # the given config wins, e.g. to resume with a lower lr
-            group["lr"], group["betas"] = lr, config.betas
     history = History()
-    history.load_state_dict(state["history"])
+    try:
+        for opt, key, lr in ((opt_G, "opt_G", config.lr_generator), (opt_D, "opt_D", config.lr_discriminator)):
+            opt.load_state_dict(state[key])
+            for group in opt.param_groups:  # the given config wins, e.g. to resume with a lower lr
+                group["lr"], group["betas"] = lr, config.betas
+        history.load_state_dict(state["history"])
+        checkpoints.require_plain(state["settings"], "the saved settings", limit=10_000)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise checkpoints.CheckpointError(
+            f"{file} holds optimiser states, a history or settings that do not fit its models ({exc}). "
+            f"{_CHECKPOINT_REMEDY}"
+        ) from None
     samples = list(state["samples"]) if state["samples"] is not None else []
     return Run(
         G,
@@ -237,6 +321,7 @@ def load_run(
         state["interrupted"],
         file,
         state["rng"],
+        dict(state["settings"]),
     )
 
 
@@ -305,6 +390,7 @@ def train_epochs(
     mistake: str | LoopMistake | None = None,
     progress: bool = True,
     desc: str = "training",
+    settings: dict[str, Any] | None = None,
 ) -> Run:
     r"""Train for ``epochs`` *epochs* (in total, counting resumed ones) with :func:`~gan_helpers.training.train_gan`.
 
@@ -323,6 +409,8 @@ def train_epochs(
     stopped, with the same batches and random numbers as an uninterrupted run. ``continue_from=run``
     continues an in-memory :class:`Run`. A NaN or infinite loss raises
     :class:`~gan_helpers.training.TrainingDiverged` and leaves the last good checkpoint as it was.
+    ``settings`` (plain values, e.g. the command line's flags) replaces ``run.settings``, saved with
+    every checkpoint.
     """
     if not isinstance(batches, DeviceBatches):
         raise TypeError(f"train_epochs takes a gan_helpers.data.DeviceBatches, got {type(batches).__name__}")
@@ -334,6 +422,8 @@ def train_epochs(
     path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
     run = _start_run(G, D, batches, config, path, resume, continue_from, overwrite, num_samples, noise_seed)
     run.path = path
+    if settings is not None:
+        run.settings = dict(settings)
     real_reference = to_unit_range(batches.images[:num_samples]).to(device)
     monitors: list[Callback] = [DiscriminatorWinsCallback(), CollapseCallback()] if diagnostics else []
     progress_bar = _RunProgress(run, epochs, epochs * steps, desc, progress)

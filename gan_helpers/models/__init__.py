@@ -1,0 +1,62 @@
+"""Models: MLP players for toy data and images (:mod:`.mlp`), DCGAN and the conditional DCGAN (:mod:`.dcgan`),
+and rebuilding models from specs and the shipped pretrained weights (:mod:`.weights`)."""
+
+from gan_helpers.models.dcgan import (
+    ConditionalDCGANDiscriminator,
+    ConditionalDCGANGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    check_labels,
+    conditional_from_unconditional,
+    cycling_labels,
+    dcgan_plan,
+    init_dcgan_weights,
+)
+from gan_helpers.models.mlp import (
+    MinibatchStdDev,
+    MLPDiscriminator,
+    MLPGenerator,
+    MLPImageDiscriminator,
+    MLPImageGenerator,
+    count_parameters,
+)
+from gan_helpers.models.weights import (
+    BUILDABLE,
+    PRETRAINED,
+    WEIGHTS_FORMAT,
+    Pretrained,
+    build_model,
+    export_weights,
+    load_pretrained,
+    load_weights,
+    model_spec,
+    weights_dir,
+)
+
+__all__ = [
+    "BUILDABLE",
+    "PRETRAINED",
+    "WEIGHTS_FORMAT",
+    "ConditionalDCGANDiscriminator",
+    "ConditionalDCGANGenerator",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "MLPImageDiscriminator",
+    "MLPImageGenerator",
+    "MinibatchStdDev",
+    "Pretrained",
+    "build_model",
+    "check_labels",
+    "conditional_from_unconditional",
+    "count_parameters",
+    "cycling_labels",
+    "dcgan_plan",
+    "export_weights",
+    "init_dcgan_weights",
+    "load_pretrained",
+    "load_weights",
+    "model_spec",
+    "weights_dir",
+]
