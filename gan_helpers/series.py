@@ -14,7 +14,7 @@ from nbclient import NotebookClient
 from gan_helpers.files import atomic_path, atomic_write_json
 from gan_helpers.runtime import FAST_ENV
 
-__all__ = ["NotebookRun", "find_notebooks", "run_notebook", "run_series", "strip_volatile_metadata"]
+__all__ = ["NotebookRun", "find_notebooks", "is_progress_bar", "run_notebook", "run_series", "strip_volatile_metadata"]
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,25 @@ def find_notebooks(folder: Path, names: Sequence[str] = ()) -> list[Path]:
     return notebooks
 
 
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def is_progress_bar(output: nbformat.NotebookNode) -> bool:
+    """True for a stored progress-bar widget: without its widget state a reader sees only its first frame, "0%"."""
+    data = output.get("data", {})
+    text = "".join(data.get("text/plain", ""))
+    return _WIDGET_VIEW in data and "%|" in text and "it/s" in text
+
+
 def strip_volatile_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop stored widget state (large, changes every run); outputs stay."""
+    """Drop stored widget state (large, changes every run) and progress bars, which would read as frozen at 0%.
+
+    The other outputs stay; the line each training cell prints when it is done says how the run ended.
+    """
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not is_progress_bar(o)]
     return nb
 
 

@@ -86,3 +86,24 @@ def test_series_runner_names_missing_notebooks(tmp_path):
         series.find_notebooks(tmp_path, ["07"])
     with pytest.raises(FileNotFoundError, match="NN_topic"):
         series.find_notebooks(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stored_progress_bar_reads_as_frozen(path):
+    """A stored tqdm widget shows its first frame ("0%") to a reader without a kernel: the runner drops it."""
+    bars = [i for i, c in enumerate(_code_cells(path)) for o in c.get("outputs", []) if series.is_progress_bar(o)]
+    assert not bars, f"{path.name}: code cells {bars} store a progress bar; regenerate it with gan_helpers series"
+
+
+def test_the_runner_drops_progress_bars_and_keeps_other_outputs():
+    nb = nbformat.v4.new_notebook()
+    view = "application/vnd.jupyter.widget-view+json"
+    bar = nbformat.v4.new_output(
+        "display_data", data={view: {"model_id": "x"}, "text/plain": "  0%|   | 0/60 [00:00<?, ?it/s]"}
+    )
+    slider = nbformat.v4.new_output("display_data", data={view: {"model_id": "y"}, "text/plain": "IntSlider()"})
+    line = nbformat.v4.new_output("stream", name="stdout", text="done: 60 steps\n")
+    nb.cells = [nbformat.v4.new_code_cell("train()", outputs=[bar, slider, line])]
+    nb.metadata["widgets"] = {"state": {}}
+    series.strip_volatile_metadata(nb)
+    assert nb.cells[0].outputs == [slider, line] and "widgets" not in nb.metadata
