@@ -90,6 +90,31 @@ def learning_rate(text: str) -> float:
     return value
 
 
+def ema_decay(text: str) -> float:
+    """argparse type: a decay in [0, 1) for the moving average of G's weights."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1) such as 0.999 (0: no average), got {text!r}")
+    return value
+
+
+def augmentations(text: str) -> str:
+    """argparse type: ``none`` or a comma-separated list of :data:`gan_helpers.data.DIFF_AUGMENTATIONS`."""
+    from gan_helpers.data.augment import DIFF_AUGMENTATIONS
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["none"]:
+        return "none"
+    unknown = [name for name in names if name not in DIFF_AUGMENTATIONS]
+    if not names or unknown:
+        choices = ", ".join(DIFF_AUGMENTATIONS)
+        raise argparse.ArgumentTypeError(f"choose none or from {choices} (comma-separated), got {text!r}")
+    return ",".join(names)
+
+
 def _with_default(text: str, name: str) -> str:
     """``text`` with the default of setting ``name`` (the flags default to None, so that typed ones can be told)."""
     return f"{text} (default: {DEFAULTS[name]})"
@@ -119,11 +144,29 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=positive_int, help=_with_default("images per batch", "batch_size"))
     p.add_argument("--lr", type=learning_rate, help=_with_default("Adam's learning rate for both players", "lr"))
+    p.add_argument("--lr-d", type=learning_rate, help="D's learning rate, if not --lr (two time-scale updates)")
+    p.add_argument("--lr-g", type=learning_rate, help="G's learning rate, if not --lr")
+    p.add_argument(
+        "--ema-decay",
+        type=ema_decay,
+        help=_with_default("decay of the average of G's weights that is sampled and exported (0: none)", "ema_decay"),
+    )
+    p.add_argument(
+        "--augment",
+        type=augmentations,
+        help=_with_default("differentiable augmentation of D's inputs: translation,cutout or none", "augment"),
+    )
     p.add_argument("--latent-dim", type=positive_int, help=_with_default("size of G's noise vector", "latent_dim"))
     p.add_argument(
         "--width", type=positive_int, help=_with_default("dcgan: filters of D's first layer and G's last", "width")
     )
     p.add_argument("--seed", type=non_negative_int, help=_with_default("seeds Python, NumPy and PyTorch", "seed"))
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="deterministic kernels only (slower on a GPU; a CPU run repeats bit for bit without it)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: the best available)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for PyTorch (default: its own choice)")
     p.add_argument("--limit-images", type=positive_int, help="train on the first N images only (tests)")
@@ -335,6 +378,10 @@ def _summary(args: argparse.Namespace, run: Any, info: Any, num_images: int, dev
         "steps": run.step,
         "batch_size": args.batch_size,
         "lr": run.config.lr,
+        "lr_d": run.config.lr_discriminator,
+        "lr_g": run.config.lr_generator,
+        "ema_decay": run.config.ema_decay,
+        "augment": ",".join(run.config.augment) or "none",
         "precision": acceleration.resolve_precision(run.config.precision, device, (run.G, run.D), run.config.loss),
         "compile": run.config.compile,
         "seconds_total": round(run.seconds, 1),
@@ -377,7 +424,7 @@ def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, 
     from gan_helpers import data, runtime, training
 
     resumed, saved, settings = _plan(args, out)
-    runtime.seed_everything(args.seed)
+    runtime.seed_everything(args.seed, deterministic=bool(args.deterministic))
     images, labels, info = _training_data(args)
     digest = data_digest(images, labels)
     if resumed is not None:
@@ -387,7 +434,16 @@ def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, 
     print(f"device: {_device_name(device)}; run folder: {out}", flush=True)
     batches = data.DeviceBatches(images, labels=labels, batch_size=args.batch_size, device=device)
     G, D = (resumed.G, resumed.D) if resumed is not None else _build_gan(args, tuple(batches.images.shape[1:]))
-    config = training.TrainConfig(lr=args.lr, log_every=args.log_every, precision=args.precision, compile=args.compile)
+    config = training.TrainConfig(
+        lr=args.lr,
+        lr_d=args.lr_d,
+        lr_g=args.lr_g,
+        ema_decay=args.ema_decay,
+        augment=() if args.augment == "none" else tuple(args.augment.split(",")),
+        log_every=args.log_every,
+        precision=args.precision,
+        compile=args.compile,
+    )
     report = _epoch_report(args.epochs, out / "samples")
     run = training.train_epochs(
         G,
@@ -429,7 +485,8 @@ def _run_train(args: argparse.Namespace) -> int:
     files.atomic_write_json(out / "summary.json", summary)
     print(f"done: {run.epoch} epochs, {run.seconds:.0f} s of training; {run.path}")
     if args.export is not None:
-        print(f"weights: {models.export_weights(run.G, run.D, args.export, info=summary)}")
+        G = run.sampling_generator()  # the moving average of G when the run kept one
+        print(f"weights: {models.export_weights(G, run.D, args.export, info=summary)}")
     return 0
 
 

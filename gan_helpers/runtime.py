@@ -89,12 +89,15 @@ def get_device(name: str | None = None) -> torch.device:
     return device
 
 
-def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
     """Seed Python's ``random``, NumPy and PyTorch (CPU and all GPUs) with one call.
 
-    With ``deterministic=True`` PyTorch is also asked for deterministic kernels (``warn_only``,
-    so an operation without a deterministic version warns instead of failing). Returns a
-    ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
+    Seeding alone makes a CPU run repeat bit for bit (the CPU kernels the package uses are
+    deterministic). On a GPU some kernels (cuDNN's convolution backward, atomic adds) are not; an
+    explicit ``deterministic=True`` asks PyTorch for deterministic kernels everywhere (``warn_only``,
+    so an operation without one warns instead of failing), which slows cuDNN, so it is a choice,
+    not the default. It is a global switch for the process (``torch.use_deterministic_algorithms``).
+    Returns a ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
     """
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

@@ -1,4 +1,5 @@
-"""The on-device batch iterator yields every sample exactly once per epoch; a sampler gives endless batches."""
+"""The on-device batch iterator yields full batches by default, or every sample exactly once per epoch with
+``drop_last=False``; a sampler gives endless batches."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ def _indices(batch: torch.Tensor) -> list[int]:
 
 
 @pytest.mark.parametrize(("n", "batch_size"), [(1000, 128), (256, 64), (5, 7)])
-def test_each_sample_exactly_once_per_epoch(n, batch_size):
-    batches = DeviceBatches(_indexed_images(n), batch_size=batch_size, generator=torch.Generator().manual_seed(0))
+def test_each_sample_exactly_once_per_epoch_without_drop_last(n, batch_size):
+    batches = DeviceBatches(
+        _indexed_images(n), batch_size=batch_size, drop_last=False, generator=torch.Generator().manual_seed(0)
+    )
     orders = []
     for _ in range(3):
         seen = [i for batch in batches for i in _indices(batch)]
@@ -34,10 +37,16 @@ def test_each_sample_exactly_once_per_epoch(n, batch_size):
         assert orders[0] != orders[1], "each epoch must reshuffle"
 
 
-def test_drop_last_keeps_full_batches_only():
-    batches = DeviceBatches(_indexed_images(1000), batch_size=128, drop_last=True)
-    sizes = [len(b) for b in batches]
-    assert sizes == [128] * 7 and len(batches) == 7
+def test_by_default_every_batch_is_full_and_no_sample_repeats_within_an_epoch():
+    batches = DeviceBatches(_indexed_images(1000), batch_size=128, generator=torch.Generator().manual_seed(0))
+    left_out = []
+    for _ in range(3):
+        epoch = [_indices(b) for b in batches]
+        assert [len(b) for b in epoch] == [128] * 7 and len(batches) == 7
+        seen = [i for b in epoch for i in b]
+        assert len(set(seen)) == 896
+        left_out.append(set(range(1000)) - set(seen))
+    assert left_out[0] != left_out[1], "the 104 left out must differ between epochs"
 
 
 def test_labels_travel_with_their_images():
@@ -73,7 +82,7 @@ def test_one_epoch_in_a_stored_order_knows_its_batch_size_and_resumes_mid_epoch(
     assert epoch.batch_size == 32
     expected = [_indices(b) for b in batches.iter_order(order)][1:]  # the batches left after the first
     assert [_indices(b) for b in epoch] == expected == [_indices(b) for b in epoch]  # re-iterable, same order
-    assert [i for idx in expected for i in idx] == order[32:].tolist()
+    assert [i for idx in expected for i in idx] == order[32:96].tolist()  # 3 full batches; the last 4 left out
 
 
 def test_sampled_batches_are_endless_calls_of_the_sampler_in_order():

@@ -250,3 +250,30 @@ def test_train_epochs_rejects_arguments_it_cannot_use(tmp_path):
         _fit(G, D, batches, config, epochs=1, steps_per_epoch=7)  # an epoch has 6 batches
     with pytest.raises(ValueError, match="out_dir"):
         _fit(G, D, batches, config, epochs=1, resume=True)
+
+
+def test_a_run_with_an_average_of_g_and_augmentation_resumes_exactly(tmp_path):
+    """The moving average of G travels with the checkpoint: interrupted and resumed equals straight through."""
+    recipe = {"ema_decay": 0.9, "augment": ("translation", "cutout")}
+    G, D, batches, config = _setup()
+    reference = _fit(G, D, batches, config.replace(**recipe), epochs=2, out_dir=tmp_path / "straight")
+    assert reference.G_average is not None and reference.G_average.updates == 12
+    assert not _same_weights(reference.G_average.model, G), "the average must differ from G itself"
+
+    class PressCtrlC(gh.training.Callback):
+        def on_log(self, step, history, G, D):
+            if step == 4:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    G1, D1, batches1, config1 = _setup()
+    cut = tmp_path / "cut"
+    stopped = _fit(G1, D1, batches1, config1.replace(**recipe), epochs=2, out_dir=cut, callbacks=[PressCtrlC()])
+    assert stopped.interrupted and stopped.G_average.updates == 4
+    G2, D2, batches2, config2 = _setup(seed=5)
+    resumed = _fit(G2, D2, batches2, config2.replace(**recipe), epochs=2, out_dir=tmp_path / "cut", resume=True)
+    assert _same_weights(G2, G) and _same_weights(D2, D)
+    assert resumed.G_average.updates == 12
+    assert _same_weights(resumed.G_average.model, reference.G_average.model)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.samples, reference.samples, strict=True))
+    loaded = gh.training.load_run(tmp_path / "cut")
+    assert _same_weights(loaded.sampling_generator(), reference.sampling_generator())

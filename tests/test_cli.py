@@ -204,3 +204,37 @@ def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+def test_the_recipe_flags_reach_the_run_and_the_export_is_the_average(tmp_path):
+    out, weights = tmp_path / "run", tmp_path / "w.pt"
+    recipe = ["--ema-decay", "0.9", "--augment", "translation,cutout", "--lr-d", "4e-4", "--lr-g", "1e-4"]
+    argv = ["dcgan", "--epochs", "2", "--out", str(out), "--width", "4", *TINY, *recipe, "--export", str(weights)]
+    assert _train(*argv) == 0
+    run = gh.training.load_run(out)
+    assert run.config.ema_decay == 0.9 and run.config.augment == ("translation", "cutout")
+    assert run.config.lr_discriminator == 4e-4 and run.config.lr_generator == 1e-4
+    assert run.G_average is not None and run.G_average.updates == 4
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["ema_decay"], summary["augment"], summary["lr_d"], summary["lr_g"]) == (
+        0.9, "translation,cutout", 4e-4, 1e-4
+    )
+    G, _, _ = gh.models.load_weights(weights)
+    average = run.sampling_generator()
+    for name, value in average.state_dict().items():  # float16 in the file
+        torch.testing.assert_close(G.state_dict()[name].float(), value.float(), atol=1e-3, rtol=1e-3)
+    # the export's batch-norm statistics are the average's, re-measured, not those G's training left behind
+    assert not torch.allclose(G.state_dict()["net.1.running_var"], run.G.state_dict()["net.1.running_var"], atol=1e-2)
+    assert _train("dcgan", "--epochs", "3", "--out", str(out), *TINY, "--resume") == 0  # the settings travel
+    assert gh.training.load_run(out).G_average.updates == 6
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [("--ema-decay", "1", "in \\[0, 1\\)"), ("--augment", "rotate", "choose none or from translation, cutout")],
+)
+def test_bad_recipe_flags_are_one_line_usage_errors(flag, value, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "dcgan", flag, value])
+    assert exc.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()[-1]) > 0

@@ -45,8 +45,8 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 @pytest.fixture(autouse=True)
 def _no_user_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see neither the developer's mirrors nor their data folder."""
-    for name in (mnist.MNIST_MIRRORS_ENV, mnist.FASHION_MNIST_MIRRORS_ENV, mnist.DATA_DIR_ENV):
+    """Tests see neither the developer's mirrors nor their data folders (each test sets what it needs)."""
+    for name in (mnist.MNIST_MIRRORS_ENV, mnist.FASHION_MNIST_MIRRORS_ENV, mnist.DATA_DIR_ENV, mnist.MNIST_FILES_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -537,3 +537,19 @@ def test_fashion_from_debian_package(tmp_path: Path) -> None:
     assert images.shape == (10000, 28, 28)
     assert torch.bincount(labels).tolist() == [1000] * 10
     assert info.source == f"found in {DEBIAN_FASHION}"
+
+
+def test_a_folder_named_by_the_environment_is_looked_in_after_the_data_folder(
+    real_mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$GAN_HELPERS_REAL_MNIST (CI: ../shared/data/mnist) serves the test split without a download; the
+    training split, whose images that folder lacks, is not taken from it."""
+    with pytest.raises(gh.data.DataUnavailableError):
+        load_mnist("test", root=tmp_path, download=False)
+    monkeypatch.setenv(mnist.MNIST_FILES_ENV, str(real_mnist_dir))
+    images, _, info = load_mnist("test", root=tmp_path, download=False, return_info=True)
+    assert images.shape == (10_000, 28, 28) and info.source == f"found in {real_mnist_dir}"
+    assert not list(tmp_path.iterdir()), "nothing is copied into the data folder"
+    with pytest.warns(gh.data.OfflineSampleWarning):
+        train, _ = load_mnist("train", root=tmp_path, download=False)
+    assert len(train) == 5000

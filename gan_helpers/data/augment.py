@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["affine_transform", "random_affine"]
+__all__ = ["DIFF_AUGMENTATIONS", "affine_transform", "diff_augment", "random_affine"]
 
 
 def affine_transform(
@@ -60,3 +60,60 @@ def random_affine(
     b = images.shape[0]
     u = torch.rand(b, 4, generator=generator) * 2 - 1  # U(-1, 1)
     return affine_transform(images, u[:, 0] * max_degrees, 1 + u[:, 1] * max_scale, u[:, 2:] * max_shift, fill)
+
+
+#: The differentiable augmentations :func:`diff_augment` knows, in the order it applies them.
+DIFF_AUGMENTATIONS = ("translation", "cutout")
+
+
+def _random_translation(x: torch.Tensor, ratio: float, fill: float) -> torch.Tensor:
+    """Shift each image by whole pixels, up to ``ratio`` of its size each way; vacated pixels read ``fill``."""
+    b, _, h, w = x.shape
+    pad_h, pad_w = max(1, round(h * ratio)), max(1, round(w * ratio))
+    dy = torch.randint(-pad_h, pad_h + 1, (b, 1, 1), device=x.device)
+    dx = torch.randint(-pad_w, pad_w + 1, (b, 1, 1), device=x.device)
+    rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy + pad_h).expand(b, h, w)
+    cols = (torch.arange(w, device=x.device).view(1, 1, w) + dx + pad_w).expand(b, h, w)
+    padded = F.pad(x, (pad_w, pad_w, pad_h, pad_h), value=fill)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1).expand(b, h, w)
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def _random_cutout(x: torch.Tensor, ratio: float, fill: float) -> torch.Tensor:
+    """Set one square of side ``ratio`` times the image size, at a random place in each image, to ``fill``."""
+    b, _, h, w = x.shape
+    size_h, size_w = max(1, round(h * ratio)), max(1, round(w * ratio))
+    top = torch.randint(0, h - size_h + 1, (b, 1, 1), device=x.device)
+    left = torch.randint(0, w - size_w + 1, (b, 1, 1), device=x.device)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (rows >= top) & (rows < top + size_h) & (cols >= left) & (cols < left + size_w)  # (b, h, w)
+    return torch.where(inside[:, None], torch.full_like(x, fill), x)
+
+
+def diff_augment(
+    x: torch.Tensor,
+    policy: tuple[str, ...] = DIFF_AUGMENTATIONS,
+    translation: float = 0.125,
+    cutout: float = 0.5,
+    fill: float = -1.0,
+) -> torch.Tensor:
+    r"""Differentiable augmentation :math:`T(x)` of a batch ``(B, C, H, W)`` in [-1, 1] (Zhao et al. 2020).
+
+    ``"translation"`` shifts each image by up to ``translation`` of its size (whole pixels, each
+    way); ``"cutout"`` blanks one random square of side ``cutout`` of the image. Both are
+    gathers and masks, so :math:`\partial T(x)/\partial x` exists and G's gradient flows back through
+    :math:`T`. D then sees :math:`T(x)` for real *and* fake images, in both players' updates, so it
+    cannot learn the augmentation as a tell, and with few real images it cannot memorise them either.
+    Random numbers come from the global generator on ``x``'s device (no host sync).
+    """
+    unknown = [p for p in policy if p not in DIFF_AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown augmentation(s) {unknown}; choose from {DIFF_AUGMENTATIONS}")
+    if x.ndim != 4:
+        raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
+    if "translation" in policy:
+        x = _random_translation(x, translation, fill)
+    if "cutout" in policy:
+        x = _random_cutout(x, cutout, fill)
+    return x

@@ -55,6 +55,7 @@ __all__ = [
     "FASHION_MNIST_MIRRORS_ENV",
     "FASHION_MNIST_SYSTEM_DIRS",
     "MNIST_FILES",
+    "MNIST_FILES_ENV",
     "MNIST_MIRRORS",
     "MNIST_MIRRORS_ENV",
     "OFFLINE_SAMPLE_FILES",
@@ -75,6 +76,8 @@ __all__ = [
 
 DATA_DIR_ENV = "GAN_HELPERS_DATA_DIR"
 MNIST_MIRRORS_ENV = "GAN_HELPERS_MNIST_MIRRORS"
+#: A folder of official MNIST files (say, a shared copy of the test files), looked in after ``<root>/mnist/``.
+MNIST_FILES_ENV = "GAN_HELPERS_REAL_MNIST"
 FASHION_MNIST_MIRRORS_ENV = "GAN_HELPERS_FASHION_MNIST_MIRRORS"
 
 USER_AGENT = "gan-helpers/0.1 (gan-notebooks course; Python urllib)"
@@ -398,7 +401,9 @@ def _load(
 
 def _mnist_spec() -> _Spec:
     # Built at call time from the module constants, so that they can be changed (or patched).
-    return _Spec("MNIST", "mnist", MNIST_FILES, MNIST_MIRRORS, MNIST_MIRRORS_ENV, ())
+    extra = os.environ.get(MNIST_FILES_ENV, "").strip()
+    folders = (Path(extra).expanduser(),) if extra else ()
+    return _Spec("MNIST", "mnist", MNIST_FILES, MNIST_MIRRORS, MNIST_MIRRORS_ENV, folders)
 
 
 def _fashion_spec() -> _Spec:
@@ -472,7 +477,8 @@ def load_mnist(
 ) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, DatasetInfo]:
     """MNIST images (N, 28, 28) uint8 and labels (N,) int64: N = 60,000 (train) or 10,000 (test).
 
-    Looks in ``<root>/mnist/`` (``root`` defaults to :func:`default_data_root`), else downloads
+    Looks in ``<root>/mnist/`` (``root`` defaults to :func:`default_data_root`), then in the folder
+    named by ``$GAN_HELPERS_REAL_MNIST`` (:data:`MNIST_FILES_ENV`) if set, else downloads
     there from ``mirrors`` (default: ``$GAN_HELPERS_MNIST_MIRRORS``, else :data:`MNIST_MIRRORS`)
     when ``download``. If that fails, the training split falls back to the offline sample
     (:func:`load_offline_sample`) with an :class:`OfflineSampleWarning`; the test split raises.

@@ -1,12 +1,21 @@
 """Metrics: distances between generated and target samples, mode coverage, and image-quality scores.
 
-Everything is re-exported here from three modules: :mod:`gan_helpers.metrics.toy` (1-D sample
+Everything is re-exported here from four modules: :mod:`gan_helpers.metrics.toy` (1-D sample
 distances, the GAN objective, KL and JSD of known 1-D densities, mode coverage of toy mixtures),
 :mod:`gan_helpers.metrics.images` (classifier features and labels, FID, class coverage, generator
-reports) and :mod:`gan_helpers.metrics.coverage` (nearest neighbours, k-NN precision and recall,
-sample diversity). G's samples come from :func:`gan_helpers.sampling.sample`.
+reports, the four scores of a shipped generator), :mod:`gan_helpers.metrics.calibration` (the real floor
+of FID and what corruptions do to it) and :mod:`gan_helpers.metrics.coverage` (nearest neighbours, k-NN
+precision and recall, sample diversity). G's samples come from :func:`gan_helpers.sampling.sample`.
 """
 
+from gan_helpers.metrics.calibration import (
+    FIDCalibration,
+    box_blur,
+    fid_calibration,
+    gaussian_noise,
+    real_floor,
+    real_halves,
+)
 from gan_helpers.metrics.coverage import (
     Neighbours,
     PrecisionRecall,
@@ -21,11 +30,13 @@ from gan_helpers.metrics.images import (
     FeatureStatistics,
     FIDCurve,
     GeneratorReport,
+    SampleScores,
     as_unit_images,
     class_coverage,
     classifier_accuracy,
     classifier_outputs,
     classify,
+    confident_share,
     evaluate_generator,
     evaluate_samples,
     extract_features,
@@ -33,6 +44,8 @@ from gan_helpers.metrics.images import (
     fid,
     fid_versus_sample_size,
     frechet_distance,
+    inception_score,
+    score_samples,
 )
 from gan_helpers.metrics.toy import (
     ModeCoverage,
@@ -59,19 +72,23 @@ from gan_helpers.metrics.toy import (
 
 __all__ = [
     "ClassCoverage",
+    "FIDCalibration",
     "FIDCurve",
     "FeatureStatistics",
     "GeneratorReport",
     "ModeCoverage",
     "Neighbours",
     "PrecisionRecall",
+    "SampleScores",
     "as_samples_1d",
     "as_unit_images",
     "assign_to_modes",
+    "box_blur",
     "class_coverage",
     "classifier_accuracy",
     "classifier_outputs",
     "classify",
+    "confident_share",
     "density_grid",
     "diversity_ratio",
     "evaluate_generator",
@@ -79,10 +96,13 @@ __all__ = [
     "extract_features",
     "feature_statistics",
     "fid",
+    "fid_calibration",
     "fid_versus_sample_size",
     "frechet_distance",
     "gaussian_kde_1d",
+    "gaussian_noise",
     "high_quality_fraction",
+    "inception_score",
     "integrate",
     "jsd_monte_carlo",
     "jsd_numeric",
@@ -98,7 +118,10 @@ __all__ = [
     "optimal_discriminator",
     "optimal_discriminator_logit",
     "precision_recall",
+    "real_floor",
+    "real_halves",
     "samples_per_mode",
+    "score_samples",
     "value_function_numeric",
     "wasserstein_1d",
 ]

@@ -143,10 +143,18 @@ def init_dcgan_weights(model: nn.Module, std: float = 0.02) -> nn.Module:
 # --- Conditional DCGAN (Mirza and Osindero 2014) with a projection discriminator (Miyato and Koyama 2018) ---
 
 
-def check_labels(y: torch.Tensor | None, batch_size: int, num_classes: int, who: str) -> torch.Tensor:
+def check_labels(
+    y: torch.Tensor | None, batch_size: int, num_classes: int, who: str, values: bool = True
+) -> torch.Tensor:
     """``y`` if it is a valid label batch for ``batch_size`` samples, else a ValueError that says what to pass.
 
     Valid: an integer tensor (not bool) of shape ``(batch_size,)`` with values in ``0..num_classes - 1``.
+    The type and shape checks are free; checking the *values* reads two numbers back from the device
+    (a host sync), so ``values=False`` skips it. The conditional models check values only in eval
+    mode (sampling, evaluation), and in train mode only when the embedding lookup fails
+    (:func:`embed_labels`); in training the labels were checked once where they entered
+    (:func:`gan_helpers.training.train_gan` checks its data source's labels, and the labels it draws
+    for fakes are valid by construction), so a training step never waits for the device.
     """
     fix = f"pass class indices as torch.tensor([...], dtype=torch.long) with values 0..{num_classes - 1}"
     if not isinstance(y, torch.Tensor):
@@ -155,9 +163,25 @@ def check_labels(y: torch.Tensor | None, batch_size: int, num_classes: int, who:
         raise ValueError(f"{who} needs integer labels, got dtype {y.dtype}; {fix}")
     if y.ndim != 1 or len(y) != batch_size:
         raise ValueError(f"{who} needs one label per sample, shape ({batch_size},), got {tuple(y.shape)}; {fix}")
-    if batch_size and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(f"{who} got labels from {int(y.min())} to {int(y.max())}, outside 0..{num_classes - 1}; {fix}")
+    if values and len(y):
+        low, high = (int(v) for v in torch.aminmax(y))
+        if low < 0 or high >= num_classes:
+            raise ValueError(f"{who} got labels from {low} to {high}, outside 0..{num_classes - 1}; {fix}")
     return y
+
+
+def embed_labels(embedding: nn.Embedding, y: torch.Tensor, who: str) -> torch.Tensor:
+    """``embedding(y)``; a label outside the table raises :func:`check_labels`'s ValueError instead of an IndexError.
+
+    Costs nothing when the labels are valid: the values are read only after the lookup failed (on the
+    CPU it fails at once; on a GPU an out-of-range index is a device-side assertion, which is why
+    training checks labels where they enter).
+    """
+    try:
+        return embedding(y.long())
+    except IndexError:
+        check_labels(y, len(y), embedding.num_embeddings, who, values=True)
+        raise
 
 
 def cycling_labels(batch_size: int, num_classes: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -175,7 +199,7 @@ class ConditionalDCGANGenerator(nn.Module):
 
     ``G(z)`` without labels uses :func:`cycling_labels` (0, 1, ..., 9, 0, ...), so that code written
     for unconditional G (fixed-noise sample grids in :func:`gan_helpers.training.train_epochs`) shows
-    every class. Bad labels raise a ValueError (see :func:`check_labels`).
+    every class. Bad labels raise a ValueError (see :func:`check_labels`; label values are checked in eval mode).
     """
 
     def __init__(
@@ -206,8 +230,9 @@ class ConditionalDCGANGenerator(nn.Module):
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"G expects noise of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
         y = cycling_labels(len(z), self.num_classes, z.device) if y is None else y
-        y = check_labels(y, len(z), self.num_classes, "G")
-        return self.body(torch.cat([z, self.embed(y.long())], dim=1))  # (B, latent_dim + embed_dim) -> (B, C, H, W)
+        y = check_labels(y, len(z), self.num_classes, "G", values=not self.training)
+        zy = torch.cat([z, embed_labels(self.embed, y, "G")], dim=1)  # (B, latent_dim + embed_dim)
+        return self.body(zy)  # (B, C, H, W)
 
 
 class ConditionalDCGANDiscriminator(nn.Module):
@@ -254,10 +279,10 @@ class ConditionalDCGANDiscriminator(nn.Module):
         if y is None:
             raise ValueError("the conditional D needs labels: call D(x, y) with one class index per image")
         check_images(x, self.image_shape, "D")
-        y = check_labels(y, len(x), self.num_classes, "D")
+        y = check_labels(y, len(x), self.num_classes, "D", values=not self.training)
         h = self.body.net[:-1](x)  # (B, channels, start, start)
         psi = self.body.net[-1](h).flatten()  # (B,) the unconditional DCGAN logit
-        projection = (self.embed(y.long()) * h.flatten(1)).sum(dim=1)  # (B,) <v_y, phi(x)>
+        projection = (embed_labels(self.embed, y, "D") * h.flatten(1)).sum(dim=1)  # (B,) <v_y, phi(x)>
         return psi + projection
 
 

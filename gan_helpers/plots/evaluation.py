@@ -1,6 +1,7 @@
 """Evaluation figures: how good and how varied a generator's samples are.
 
-The classifier's training, class coverage, FID against the sample size and over training, and
+The classifier's training, class coverage, what an FID means (corrupted real digits), FID against the
+sample size and over training, and
 nearest neighbours in the training set with their distances.
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "plot_class_coverage",
     "plot_classifier_history",
     "plot_distance_histograms",
+    "plot_fid_calibration",
     "plot_fid_curves",
     "plot_nearest_neighbours",
     "plot_quality_history",
@@ -145,5 +147,40 @@ def plot_quality_history(history: Any, title: str | None = None, reference_fid: 
     ax_cov.set(xlabel="epoch", ylabel="classes covered", ylim=(0, 10.5), title="class coverage")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fid_calibration(
+    calibration: metrics.FIDCalibration, digits: torch.Tensor, marks: dict[str, float] | None = None
+) -> Figure:
+    """What an FID means: FID of real digits under Gaussian noise and box blur (left, log scale), and eight
+    of the ``digits`` under each corruption with its FID (right). ``marks`` adds horizontal lines, e.g. the
+    FIDs of trained generators, so that each can be read against the corruptions."""
+    x = metrics.as_unit_images(digits[:8])
+    rows = [("real", x, calibration.floor)]
+    rows += [(f"noise σ = {s:g}", metrics.gaussian_noise(x, s, seed=0), v) for s, v in calibration.noise.items()]
+    rows += [(f"blur {k}x{k}", metrics.box_blur(x, k), v) for k, v in calibration.blur.items()]
+    fig = plt.figure(figsize=(11, 0.75 * len(rows) + 0.8))
+    grid = fig.add_gridspec(len(rows), 2, width_ratios=(1.0, 1.3))
+    ax = fig.add_subplot(grid[:, 0])
+    sigmas = [0.0, *calibration.noise]
+    ax.plot(sigmas, [calibration.floor, *calibration.noise.values()], "o-", color="tab:blue", label="Gaussian noise")
+    for k, v in calibration.blur.items():
+        ax.axhline(v, color="tab:orange", lw=1, ls="--")
+        ax.annotate(f"blur {k}x{k}", (sigmas[-1], v), ha="right", va="bottom", fontsize=8, color="tab:orange")
+    for name, v in (marks or {}).items():
+        ax.axhline(v, color="tab:red", lw=1.2)
+        ax.annotate(name, (0.0, v), ha="left", va="bottom", fontsize=8, color="tab:red")
+    ax.set_yscale("log")
+    ax.set_xlabel("noise σ (pixels in [-1, 1])")
+    ax.set_ylabel(f"FID against other real digits (n = {calibration.n:,})")
+    ax.set_title("FID of corrupted real digits")
+    ax.legend(loc="upper left", fontsize=8)
+    for i, (name, images, value) in enumerate(rows):
+        strip = fig.add_subplot(grid[i, 1])
+        strip.imshow(make_grid(images, nrow=len(images))[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        strip.set_axis_off()
+        strip.set_title(f"{name}: FID {value:.1f}", fontsize=8, loc="left")
     fig.tight_layout()
     return fig

@@ -1,6 +1,7 @@
 r"""Training GANs: the step (:mod:`.step`), the loop by steps (:mod:`.loop`), runs by epochs with checkpoints
 (:mod:`.runs`), what a run records (:mod:`.history`), callbacks that watch it (:mod:`.monitors`), its
-hyperparameters (:mod:`.config`) and the catalogued loop mistakes (:mod:`.mistakes`).
+hyperparameters (:mod:`.config`), the averaged generator (:mod:`.averaging`)
+and the catalogued loop mistakes (:mod:`.mistakes`).
 
 The names a student meets first: ``TrainConfig``, ``train_gan`` (a number of steps), ``train_epochs``
 (epochs, checkpoints, Ctrl-C and resume), ``d_step``/``g_step`` (one update of each player),
@@ -10,6 +11,7 @@ The names a student meets first: ``TrainConfig``, ``train_gan`` (a number of ste
 import warnings
 from typing import Any
 
+from gan_helpers.training.averaging import GeneratorAverage, recalibrate_batch_norm
 from gan_helpers.training.config import TrainConfig, TrainingDiverged, check_finite
 from gan_helpers.training.history import Callback, History, IntervalMeans
 from gan_helpers.training.loop import batch_stream, make_optimizers, train_discriminator, train_gan
@@ -43,6 +45,7 @@ __all__ = [
     "CollapseCallback",
     "DiscriminatorWinsCallback",
     "DiscriminatorWinsWarning",
+    "GeneratorAverage",
     "History",
     "IntervalMeans",
     "LoopMistake",
@@ -65,6 +68,7 @@ __all__ = [
     "is_conditional",
     "load_run",
     "make_optimizers",
+    "recalibrate_batch_norm",
     "save_run",
     "train_discriminator",
     "train_epochs",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from gan_helpers import acceleration, losses
+from gan_helpers.data.augment import DIFF_AUGMENTATIONS
 
 __all__ = ["DIVERGENCE_CAUSES", "TrainConfig", "TrainingDiverged", "check_finite"]
 
@@ -47,6 +48,13 @@ class TrainConfig:
     Healthy GAN losses stay below about 10; a loss of 1e6 means logits of about 1e6 (``lr=1e6`` gets
     there within a few steps), while notebook 02's deliberately unstable "lr x 100" run peaks near
     2e4 and is left to run.
+
+    ``augment`` names differentiable augmentations (:func:`gan_helpers.data.diff_augment`:
+    ``("translation", "cutout")``) applied to every image D sees, real and fake, in both players'
+    updates (Zhao et al. 2020): the remedy for a D that memorises a small training set.
+    ``ema_decay`` > 0 (the decay of the average) makes :func:`gan_helpers.training.train_epochs` keep a moving
+    average of G's weights (:class:`gan_helpers.training.GeneratorAverage`), the generator that the
+    run's samples, its exported weights and its evaluation use; 0 keeps none.
     """
 
     steps: int = 1000
@@ -62,6 +70,8 @@ class TrainConfig:
     precision: str = "auto"
     compile: bool = False
     max_abs_loss: float = 1e6
+    augment: tuple[str, ...] = ()
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.precision not in acceleration.PRECISIONS:
@@ -77,6 +87,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:
                 raise ValueError(f"{name} must be positive and finite, got {value}")
+        object.__setattr__(self, "augment", tuple(self.augment))
+        unknown = [name for name in self.augment if name not in DIFF_AUGMENTATIONS]
+        if unknown:
+            raise ValueError(f"unknown augmentation(s) {unknown}: choose from {DIFF_AUGMENTATIONS}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: none; 0.999: ~1,000 steps), got {self.ema_decay!r}")
         if not self.max_abs_loss > 0:  # also refuses NaN
             raise ValueError(f"max_abs_loss must be positive (float('inf') for no limit), got {self.max_abs_loss}")
         object.__setattr__(self, "betas", tuple(self.betas))

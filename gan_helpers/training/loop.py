@@ -23,7 +23,9 @@ from torch.nn.utils import get_total_norm
 from tqdm.auto import tqdm
 
 from gan_helpers import acceleration, losses
+from gan_helpers.models.dcgan import check_labels
 from gan_helpers.sampling import model_device
+from gan_helpers.training.averaging import GeneratorAverage
 from gan_helpers.training.config import DIVERGENCE_CAUSES, TrainConfig, TrainingDiverged, check_finite
 from gan_helpers.training.history import Callback, History, IntervalMeans
 from gan_helpers.training.mistakes import LoopMistake, resolve_mistake
@@ -148,12 +150,30 @@ class _DivergenceGuard:
             )
 
 
+def _source_labels(source: Iterable[Any]) -> torch.Tensor | None:
+    """All labels of a source that holds them (:class:`~gan_helpers.data.DeviceBatches`, an epoch of it), or None."""
+    holder = getattr(source, "source", source)  # EpochBatches -> its DeviceBatches
+    labels = getattr(holder, "labels", None)
+    return labels if isinstance(labels, torch.Tensor) else None
+
+
 def _real_batches(
-    source: Iterable[Any], device: torch.device, labels: bool
+    source: Iterable[Any], device: torch.device, num_classes: int | None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """``(x_real, y_real)`` pairs on ``device`` in the device's layout (``y_real`` is None without labels)."""
-    for batch in batch_stream(source, labels=labels):
+    """``(x_real, y_real)`` pairs on ``device`` in the device's layout (``y_real`` is None without labels).
+
+    For conditional training (``num_classes`` given) the labels are checked where they enter, once:
+    all of the source's labels if it holds them, else the first batch's. The models then skip the
+    check in training, so no step reads the device (:func:`gan_helpers.models.check_labels`).
+    """
+    labels = num_classes is not None
+    known = _source_labels(source) if labels else None
+    if known is not None:
+        check_labels(known, len(known), num_classes, "the data source")
+    for i, batch in enumerate(batch_stream(source, labels=labels)):
         x, y = batch if labels else (batch, None)
+        if labels and known is None and i == 0:
+            check_labels(y, len(x), num_classes, "the first real batch")
         x = acceleration.to_device_layout(x.to(device, non_blocking=True))
         yield x, (y.to(device, non_blocking=True) if y is not None else None)
 
@@ -171,6 +191,7 @@ def train_gan(
     start_step: int = 0,
     grad_norms: bool = False,
     mistake: str | LoopMistake | None = None,
+    average: GeneratorAverage | None = None,
     progress: bool = True,
     desc: str = "training",
 ) -> History:
@@ -189,7 +210,8 @@ def train_gan(
     ``grad_norm_g`` (:func:`grad_norm`). Each callback's ``on_log`` runs after each log point.
     Pass ``history``, ``optimizers`` and ``start_step`` to continue an earlier run. ``mistake`` (a
     name in :data:`gan_helpers.training.MISTAKES`) deliberately breaks the loop in one catalogued
-    way, for demonstrations only. ``progress``/``desc`` control the progress bar.
+    way, for demonstrations only. ``average`` (a :class:`~gan_helpers.training.GeneratorAverage` of G)
+    is updated after every G update. ``progress``/``desc`` control the progress bar.
 
     The divergence guard raises :class:`~gan_helpers.training.TrainingDiverged` at the log point after
     the first step whose loss (D's or G's) is NaN, infinite or above ``config.max_abs_loss`` in
@@ -213,7 +235,7 @@ def train_gan(
     )
     opt_G, opt_D = optimizers if optimizers is not None else make_optimizers(G, D, config)
     history = history if history is not None else History()
-    batches = _real_batches(real, device, labels=conditional)
+    batches = _real_batches(real, device, G.num_classes if conditional else None)
     batch_size = getattr(real, "batch_size", None)
     step_fn = bug.train_step or train_step
     score = (lambda t: t.mean()) if config.loss == "wgan-gp" else (lambda t: torch.sigmoid(t).mean())
@@ -226,6 +248,8 @@ def train_gan(
         out = step_fn(
             G, D, opt_G, opt_D, batches, config, forward, d_loss=bug.d_loss, g_loss=bug.g_loss, batch_size=batch_size
         )
+        if average is not None:
+            average.update(G)
         norms = (grad_norm(D) if out.grad_norm_d is None else out.grad_norm_d, grad_norm(G)) if grad_norms else ()
         means.add(out.loss_d, out.loss_g, score(out.logits_real), score(out.logits_fake), *norms)
         guard.add(step + 1, out.loss_d, out.loss_g)

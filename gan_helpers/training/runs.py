@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from gan_helpers import checkpoints, metrics, models
 from gan_helpers.data.batches import DeviceBatches, to_unit_range
 from gan_helpers.sampling import evaluation_noise, generate, to_uint8
+from gan_helpers.training.averaging import GeneratorAverage, recalibrate_batch_norm
 from gan_helpers.training.config import TrainConfig, TrainingDiverged
 from gan_helpers.training.history import Callback, History
 from gan_helpers.training.loop import make_optimizers, train_gan
@@ -52,6 +53,8 @@ class Run:
     ``seconds`` is the wall time spent training; ``rng_state`` the random states saved with the
     checkpoint it was loaded from (None for a run made in memory). ``settings`` holds plain values
     (e.g. the command line's flags) saved with the checkpoint, so that a resume can reuse them.
+    ``G_average`` is the moving average of G's weights (:class:`~gan_helpers.training.GeneratorAverage`)
+    when ``config.ema_decay > 0``: :meth:`sampling_generator` returns it, and the sample grids show it.
     """
 
     G: nn.Module
@@ -72,6 +75,14 @@ class Run:
     path: Path | None = None
     rng_state: dict[str, Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    G_average: GeneratorAverage | None = None
+
+    def sampling_generator(self) -> nn.Module:
+        """The generator to sample and evaluate: the moving average of G's weights when the run keeps one
+        (``config.ema_decay > 0``; its batch-norm statistics re-measured first), else G itself."""
+        if self.G_average is None:
+            return self.G
+        return recalibrate_batch_norm(self.G_average.model)
 
     def grid(self, index: int = -1) -> torch.Tensor:
         """Sample grid ``index`` as floats in [-1, 1], shape ``(n, C, H, W)``."""
@@ -213,6 +224,7 @@ def save_run(run: Run, path: str | os.PathLike[str], generator: torch.Generator 
         "sample_epochs": list(run.sample_epochs),
         "rng": checkpoints.rng_state(generator),
         "settings": dict(run.settings),
+        "G_average": run.G_average.state_dict() if run.G_average is not None else None,
     }
     return checkpoints.atomic_save(state, path)
 
@@ -303,6 +315,7 @@ def load_run(
             f"{_CHECKPOINT_REMEDY}"
         ) from None
     samples = list(state["samples"]) if state["samples"] is not None else []
+    average = _restore_average(file, state.get("G_average"), G)
     return Run(
         G,
         D,
@@ -322,13 +335,29 @@ def load_run(
         file,
         state["rng"],
         dict(state["settings"]),
+        average,
     )
+
+
+def _restore_average(file: Path, saved: dict[str, Any] | None, G: nn.Module) -> GeneratorAverage | None:
+    """The checkpoint's moving average of G (None when the run kept none)."""
+    if saved is None:
+        return None
+    average = GeneratorAverage(G, decay=float(saved["decay"]))
+    try:
+        average.load_state_dict(saved)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise checkpoints.CheckpointError(
+            f"{file} holds an average of G that does not fit its G ({exc}). {_CHECKPOINT_REMEDY}"
+        ) from None
+    return average
 
 
 def _new_run(G: nn.Module, D: nn.Module, config: TrainConfig, num_samples: int, noise_seed: int) -> Run:
     opt_G, opt_D = make_optimizers(G, D, config)
     noise = evaluation_noise(num_samples, G.latent_dim, noise_seed)
-    run = Run(G, D, opt_G, opt_D, config, History(), noise)
+    average = GeneratorAverage(G, config.ema_decay) if config.ema_decay > 0 else None
+    run = Run(G, D, opt_G, opt_D, config, History(), noise, G_average=average)
     run.samples.append(to_uint8(generate(G, noise)))
     run.sample_epochs.append(0)
     return run
@@ -351,6 +380,8 @@ def _start_run(
         if continue_from.G is not G or continue_from.D is not D:
             raise ValueError("continue_from=run continues that run's own G and D: pass run.G and run.D")
         continue_from.config, continue_from.interrupted = config, False
+        if config.ema_decay > 0 and continue_from.G_average is None:
+            continue_from.G_average = GeneratorAverage(G, config.ema_decay)
         return continue_from
     if resume and path is None:
         raise ValueError("resume=True needs out_dir, the folder of the checkpoint to continue")
@@ -410,7 +441,8 @@ def train_epochs(
     continues an in-memory :class:`Run`. A NaN or infinite loss raises
     :class:`~gan_helpers.training.TrainingDiverged` and leaves the last good checkpoint as it was.
     ``settings`` (plain values, e.g. the command line's flags) replaces ``run.settings``, saved with
-    every checkpoint.
+    every checkpoint. With ``config.ema_decay > 0`` the run keeps a moving average of G's weights
+    (``run.G_average``), and the epoch's samples and ``diversity`` come from it (:meth:`Run.sampling_generator`).
     """
     if not isinstance(batches, DeviceBatches):
         raise TypeError(f"train_epochs takes a gan_helpers.data.DeviceBatches, got {type(batches).__name__}")
@@ -449,6 +481,7 @@ def train_epochs(
                         start_step=run.step,
                         grad_norms=grad_norms,
                         mistake=mistake,
+                        average=run.G_average,
                         progress=False,  # one bar for the whole run
                     )
                 except _StopRequested as stop:
@@ -505,7 +538,7 @@ def _finish_epoch(run: Run, steps: int, images: int, seconds: float, real_refere
     run.step += steps
     run.epoch += 1
     run.position, run.order = 0, None
-    fake = generate(run.G, run.fixed_noise)
+    fake = generate(run.sampling_generator(), run.fixed_noise)
     run.samples.append(to_uint8(fake))
     run.sample_epochs.append(run.epoch)
     ratio = metrics.diversity_ratio(fake, real_reference[: len(fake)])

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gan_helpers import losses
+from gan_helpers.data.augment import diff_augment
 from gan_helpers.sampling import sample_labels, sample_noise
 from gan_helpers.training.config import TrainConfig
 
@@ -52,8 +53,13 @@ def is_conditional(G: nn.Module) -> bool:
     return isinstance(getattr(G, "num_classes", None), int)
 
 
-def _logits(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    """D's logits in fp32 (the losses are computed in fp32, also under autocast); ``D(x, y)`` with labels."""
+def _logits(D: nn.Module, x: torch.Tensor, y: torch.Tensor | None, config: TrainConfig) -> torch.Tensor:
+    """D's logits in fp32 (the losses are computed in fp32, also under autocast); ``D(x, y)`` with labels.
+
+    With ``config.augment`` D sees :math:`T(x)` (:func:`gan_helpers.data.diff_augment`), real and fake alike.
+    """
+    if config.augment:
+        x = diff_augment(x, config.augment)
     return (D(x) if y is None else D(x, y)).float()
 
 
@@ -71,7 +77,7 @@ def discriminator_loss(
     or for WGAN-GP the critic loss :math:`\mathbb E[f(G(z))] - \mathbb E[f(x)]` plus ``gp_weight``
     times :func:`gan_helpers.losses.gradient_penalty`.
     """
-    logits_real, logits_fake = _logits(D, x_real, y_real), _logits(D, x_fake, y_fake)
+    logits_real, logits_fake = _logits(D, x_real, y_real, config), _logits(D, x_fake, y_fake, config)
     if config.loss == "wgan-gp":
         loss = losses.wasserstein_d_loss(logits_real, logits_fake)
         loss = loss + config.gp_weight * losses.gradient_penalty(D, x_real, x_fake)
@@ -87,7 +93,7 @@ def generator_loss(
 
     For WGAN-GP it is :math:`-\mathbb E[f(G(z))]` (:func:`gan_helpers.losses.wasserstein_g_loss`).
     """
-    logits_fake = _logits(D, x_fake, y_fake)
+    logits_fake = _logits(D, x_fake, y_fake, config)
     if config.loss == "wgan-gp":
         return losses.wasserstein_g_loss(logits_fake)
     return losses.g_loss(logits_fake, config.loss)
