@@ -419,8 +419,8 @@ def _plan(args: argparse.Namespace, out: Path) -> tuple[Any, dict[str, Any], dic
     return resumed, saved, settings
 
 
-def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, int]:
-    """Load the data, check it against a resumed run's, and train; returns the run, the data's info and its size."""
+def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, Any]:
+    """Load the data, check it against a resumed run's, and train; returns the run, the data's info and batches."""
     from gan_helpers import data, runtime, training
 
     resumed, saved, settings = _plan(args, out)
@@ -460,7 +460,18 @@ def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, 
         settings=settings,
     )
     report.write_grids(run)  # also when the run had no epoch left to train
-    return run, info, len(images)
+    return run, info, batches
+
+
+def _discriminator_for_export(D: Any, batches: Any, passes: int = 20) -> Any:
+    """A copy of D whose batch-norm statistics are those of real training batches (see ``load_pretrained``)."""
+    import copy
+    from itertools import islice
+
+    from gan_helpers import training
+
+    inputs = (batch if isinstance(batch, tuple) else (batch,) for batch in islice(batches, passes))
+    return training.remeasure_batch_norm(copy.deepcopy(D), inputs)
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -477,7 +488,8 @@ def _run_train(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    run, info, num_images = _train(args, out, device)
+    run, info, batches = _train(args, out, device)
+    num_images = len(batches.images)
     if run.interrupted:
         print(f"Interrupted; continue with: python -m gan_helpers train {args.model} --out {out} --resume")
         return 130
@@ -486,7 +498,8 @@ def _run_train(args: argparse.Namespace) -> int:
     print(f"done: {run.epoch} epochs, {run.seconds:.0f} s of training; {run.path}")
     if args.export is not None:
         G = run.sampling_generator()  # the moving average of G when the run kept one
-        print(f"weights: {models.export_weights(G, run.D, args.export, info=summary)}")
+        D = _discriminator_for_export(run.D, batches)
+        print(f"weights: {models.export_weights(G, D, args.export, info={**summary, 'd_batch_norm': 'real'})}")
     return 0
 
 

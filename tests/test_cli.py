@@ -238,3 +238,21 @@ def test_bad_recipe_flags_are_one_line_usage_errors(flag, value, message, capsys
         cli.main(["train", "dcgan", flag, value])
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()[-1]) > 0
+
+
+def test_the_exported_d_reads_real_digits_in_eval_mode_as_training_saw_them(tmp_path):
+    """The export re-measures D's batch norm on real batches: eval-mode D(real) matches train-mode D on real batches."""
+    out, weights = tmp_path / "run", tmp_path / "w.pt"
+    argv = ["dcgan", "--epochs", "2", "--out", str(out), "--width", "8", "--batch-size", "32", "--limit-images", "256",
+            "--no-progress", "--no-download", "--export", str(weights)]
+    assert _train(*argv) == 0
+    _, D, info = gh.models.load_weights(weights)
+    assert info["d_batch_norm"] == "real" and not D.training
+    images, _ = gh.data.load_offline_sample()
+    real = gh.metrics.as_unit_images(images[:256])
+    with torch.no_grad():
+        eval_mode = torch.sigmoid(D(real)).mean()
+        trained = gh.training.load_run(out).D.train()
+        train_mode = torch.stack([torch.sigmoid(trained(real[i : i + 32])).mean() for i in range(0, 256, 32)]).mean()
+        left_behind = torch.sigmoid(gh.training.load_run(out).D.eval()(real)).mean()
+    assert abs(eval_mode - train_mode) < 0.02 < abs(left_behind - train_mode)

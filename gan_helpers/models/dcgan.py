@@ -249,10 +249,18 @@ class ConditionalDCGANDiscriminator(nn.Module):
     if D's logit is the log density ratio :math:`\log q(x, y)/p_G(x, y)` and the class posteriors
     are log-linear in :math:`\phi(x)`, the ratio splits exactly into a label-free part
     :math:`\psi(\phi(x))` and an inner product with a per-class vector. So the label enters once,
-    where the theory puts it, D cannot ignore it (the term changes with :math:`y` for any
-    :math:`\phi(x) \ne 0`), and with :math:`v_y = 0` D is the unconditional DCGAN D (which
+    where the theory puts it. Changing the label from :math:`y` to :math:`y'` moves the logit by
+    :math:`\langle v_y - v_{y'}, \phi(x) \rangle`: D can use the label as soon as the class vectors
+    differ, and not before (with all :math:`v_y` equal, as at a warm start, the label has no effect
+    until training separates them). With :math:`v_y = 0` D is the unconditional DCGAN D (which
     :func:`conditional_from_unconditional` uses for a warm start). The class vectors start at
     :math:`N(0, 0.02^2)`, like DCGAN's weights.
+
+    Miyato and Koyama project onto globally pooled features of a ResNet D. Here :math:`\phi(x)` is the
+    whole last feature map (``channels x 7 x 7``, 6,272 numbers at width 64), because that is what this
+    D's unconditional head reads: its last layer is a convolution over the full map, not a pooling.
+    Projecting onto the same features keeps the warm start exact; the price is a class vector per
+    position, more parameters than a pooled template would need.
     """
 
     def __init__(self, num_classes: int = 10, image_shape: Sequence[int] = (1, 28, 28), width: int = 64) -> None:

@@ -139,6 +139,14 @@ def load_pretrained(
 
     ``name`` is ``"dcgan"``, ``"mlp"`` or ``"cdcgan"``; ``root`` is the folder of the weight files (default
     :func:`weights_dir`). ``info`` records how they were made. :func:`load_weights` runs no pickled code.
+
+    Both models come back in eval mode. G is the moving average of the trained G's weights when
+    ``info["ema_decay"] > 0``, its batch-norm statistics measured on its own samples. D's batch-norm
+    statistics: in files exported with ``info["d_batch_norm"] == "real"``, measured on real training
+    digits at export, so that eval-mode D(x) of a real digit is what training's D gave a batch of
+    real digits; in older files, what training left behind (a moving mix of real and fake batches,
+    which makes eval-mode D read real digits as fakes): call D in train mode on whole batches there,
+    or re-measure with :func:`gan_helpers.training.remeasure_batch_norm`.
     """
     if name not in PRETRAINED:
         raise ValueError(f"No shipped weights named {name!r}; available: {sorted(PRETRAINED)}")

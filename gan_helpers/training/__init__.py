@@ -11,7 +11,7 @@ The names a student meets first: ``TrainConfig``, ``train_gan`` (a number of ste
 import warnings
 from typing import Any
 
-from gan_helpers.training.averaging import GeneratorAverage, recalibrate_batch_norm
+from gan_helpers.training.averaging import GeneratorAverage, recalibrate_batch_norm, remeasure_batch_norm
 from gan_helpers.training.config import TrainConfig, TrainingDiverged, check_finite
 from gan_helpers.training.history import Callback, History, IntervalMeans
 from gan_helpers.training.loop import batch_stream, make_optimizers, train_discriminator, train_gan
@@ -69,6 +69,7 @@ __all__ = [
     "load_run",
     "make_optimizers",
     "recalibrate_batch_norm",
+    "remeasure_batch_norm",
     "save_run",
     "train_discriminator",
     "train_epochs",

@@ -16,13 +16,14 @@ of their own, so :func:`recalibrate_batch_norm` measures them afresh before the 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
 
 from gan_helpers.sampling import model_device
 
-__all__ = ["GeneratorAverage", "recalibrate_batch_norm"]
+__all__ = ["GeneratorAverage", "recalibrate_batch_norm", "remeasure_batch_norm"]
 
 
 class GeneratorAverage:
@@ -66,36 +67,48 @@ class GeneratorAverage:
         self.updates = int(state["updates"])  # type: ignore[call-overload]
 
 
-def _batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-
 @torch.no_grad()
-def recalibrate_batch_norm(G: nn.Module, batches: int = 20, batch_size: int = 256, seed: int = 0) -> nn.Module:
-    r"""Re-measure the batch-norm running statistics of G from its own activations; returns G in eval mode.
+def remeasure_batch_norm(model: nn.Module, inputs: Iterable[tuple[torch.Tensor, ...]]) -> nn.Module:
+    r"""Set every batch-norm layer's running mean and variance to the average over forward passes of
+    ``model(*args)`` for each ``args`` in ``inputs`` (train mode, ``momentum=None``, no gradients);
+    returns the model in eval mode. The weights are untouched; a model without batch norm is returned as is.
 
-    Each batch-norm layer's running mean and variance become the plain average over ``batches``
-    forward passes of ``batch_size`` noise vectors (``momentum=None``), with G in train mode and
-    no gradients; the weights are untouched. An averaged generator needs this because its
-    activations differ from those of any G it averaged. A G without batch norm is returned as is.
+    In eval mode a batch-norm layer normalises with these statistics instead of the batch's own, so
+    they decide what the model computes. Training leaves them as a moving average of whatever passed
+    through last: for an averaged G, activations of other weights; for D, a mix of real and fake batches.
     """
-    layers = _batch_norms(G)
-    if layers:
-        device = model_device(G)
-        generator = torch.Generator(device="cpu").manual_seed(seed)
-        momenta = [m.momentum for m in layers]
-        for m in layers:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the passes below
-        G.train()
-        try:
-            for _ in range(batches):
-                z = torch.randn(batch_size, G.latent_dim, generator=generator).to(device)
-                if isinstance(getattr(G, "num_classes", None), int):
-                    G(z, torch.randint(G.num_classes, (batch_size,), generator=generator).to(device))
-                else:
-                    G(z)
-        finally:
-            for m, momentum in zip(layers, momenta, strict=True):
-                m.momentum = momentum
-    return G.eval()
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return model.eval()
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the passes below
+    model.train()
+    try:
+        for args in inputs:
+            model(*args)
+    finally:
+        for m, momentum in zip(layers, momenta, strict=True):
+            m.momentum = momentum
+    return model.eval()
+
+
+def recalibrate_batch_norm(G: nn.Module, batches: int = 20, batch_size: int = 256, seed: int = 0) -> nn.Module:
+    r""":func:`remeasure_batch_norm` of G on its own samples: ``batches`` passes of ``batch_size`` seeded
+    noise vectors (and uniform labels for a conditional G); returns G in eval mode.
+
+    An averaged generator needs this because its activations differ from those of any G it averaged.
+    """
+    device = model_device(G)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+
+    def noise() -> Iterator[tuple[torch.Tensor, ...]]:
+        for _ in range(batches):
+            z = torch.randn(batch_size, G.latent_dim, generator=generator).to(device)
+            if isinstance(getattr(G, "num_classes", None), int):
+                yield z, torch.randint(G.num_classes, (batch_size,), generator=generator).to(device)
+            else:
+                yield (z,)
+
+    return remeasure_batch_norm(G, noise())
