@@ -198,7 +198,9 @@ def train_classifier(
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     generator = torch.Generator().manual_seed(seed)
-    batches = DeviceBatches(images, labels.long(), batch_size=batch_size, device=device, generator=generator)
+    batches = DeviceBatches(  # every digit once per epoch, the last batch smaller
+        images, labels.long(), batch_size=batch_size, device=device, drop_last=False, generator=generator
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     total_steps = epochs * len(batches)
     history = History()

@@ -159,6 +159,7 @@ def test_save_and_load_round_trip(tmp_path):
 def test_script_trains_and_saves(tmp_path):
     out = tmp_path / "clf.pt"
     env = {**os.environ, "GAN_HELPERS_DATA_DIR": str(tmp_path)}  # no full MNIST there: the offline sample is used
+    env.pop("GAN_HELPERS_REAL_MNIST", None)  # and no test set anywhere, so no accuracy is recorded
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "train_classifier.py"), "--epochs", "1", "--limit", "100",
          "--no-download", "--device", "cpu", "--out", str(out)],

@@ -154,3 +154,22 @@ def test_sample_scores_of_real_digits_pass_the_targets_and_a_blur_fails_them():
         gh.metrics.box_blur(gh.metrics.as_unit_images(other), 5), classifier, features
     )
     assert blurred.fid > 10 * real.fid and blurred.confident < real.confident
+
+
+def test_a_recipe_run_records_g_and_its_averages_and_the_table_summarises_seeds(tmp_path):
+    from gan_helpers.experiments import dcgan_recipe
+
+    images, _ = gh.data.load_offline_sample()
+    classifier = gh.classifier.load_classifier()
+    recipe = dcgan_recipe.Recipe("tiny", width=4, batch_size=32, steps=4, eval_every=2, ema_decays=(0.9,))
+    out = tmp_path / "run.json"
+    runs = [dcgan_recipe.run_recipe(recipe, seed, classifier, images, out=out, progress=False, n_eval=50)
+            for seed in (0, 1)]
+    assert [row["step"] for row in runs[0]["curve"]] == [2, 4]
+    assert set(runs[0]["curve"][-1]) == {"step", "train_seconds", "G", "ema0.9"}
+    assert runs[0]["curve"][-1]["G"]["fid"] != runs[1]["curve"][-1]["G"]["fid"], "seeds must differ"
+    assert out.is_file()
+    (row,) = dcgan_recipe.ablation_table(runs, which="G")
+    fids = [run["curve"][-1]["G"]["fid"] for run in runs]
+    assert row["fid"] == {0: fids[0], 1: fids[1]} and row["mean"] == pytest.approx(sum(fids) / 2)
+    assert row["half_range"] == pytest.approx(abs(fids[0] - fids[1]) / 2)

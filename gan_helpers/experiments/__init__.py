@@ -1,6 +1,7 @@
 """What only one notebook needs: :mod:`.toy_1d` (notebook 02, a GAN on a line) and :mod:`.mode_collapse`
-(notebook 03, mode collapse in 2-D and its remedies). The library never imports these modules."""
+(notebook 03, mode collapse in 2-D and its remedies) and :mod:`.dcgan_recipe` (notebook 05, what makes the
+DCGAN work on 5,000 digits, measured). The library never imports these modules."""
 
-from gan_helpers.experiments import mode_collapse, toy_1d
+from gan_helpers.experiments import dcgan_recipe, mode_collapse, toy_1d
 
-__all__ = ["mode_collapse", "toy_1d"]
+__all__ = ["dcgan_recipe", "mode_collapse", "toy_1d"]

@@ -130,7 +130,8 @@ class CollapseCallback(Callback):
 class QualityCallback(Callback):
     r"""Logs ``fid``, ``classes_covered`` and ``kl_from_uniform`` after every epoch of a run.
 
-    After every epoch it draws ``n`` samples of G from the same seeded noise
+    After every epoch it draws ``n`` samples of G (of the moving average of G's weights when the run
+    keeps one: :meth:`~gan_helpers.training.Run.sampling_generator`) from the same seeded noise
     (:func:`gan_helpers.sampling.sample`, eval mode, no gradients, G's mode restored) and compares
     their ``classifier`` features with those of ``n`` fixed real images (a seeded subset of
     ``real_images``, featurised once): :math:`\mathrm{FID} = \lVert \mu_r - \mu_g \rVert^2 +
@@ -172,4 +173,5 @@ class QualityCallback(Callback):
         }
 
     def on_epoch_end(self, run: Any) -> None:
-        run.history.log(run.step, **self.measure(run.G))
+        """Measure the run's sampling generator: the moving average of G when it keeps one, else G."""
+        run.history.log(run.step, **self.measure(run.sampling_generator()))
