@@ -173,3 +173,24 @@ def test_a_recipe_run_records_g_and_its_averages_and_the_table_summarises_seeds(
     fids = [run["curve"][-1]["G"]["fid"] for run in runs]
     assert row["fid"] == {0: fids[0], 1: fids[1]} and row["mean"] == pytest.approx(sum(fids) / 2)
     assert row["half_range"] == pytest.approx(abs(fids[0] - fids[1]) / 2)
+
+
+def test_the_calibration_and_recipe_figures_draw_what_they_are_given():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gan_helpers.experiments import dcgan_recipe
+
+    images, _ = gh.data.load_offline_sample()
+    calibration = gh.metrics.FIDCalibration(floor=5.0, noise={0.1: 8.0, 0.3: 40.0}, blur={3: 160.0}, n=100)
+    fig = gh.plots.plot_fid_calibration(calibration, images[:8], marks={"a GAN": 90.0})
+    curve, *strips = fig.axes
+    assert len(strips) == 4  # real, two noise levels, one blur
+    assert [s.get_title(loc="left") for s in strips] == ["real: FID 5.0", "noise σ = 0.1: FID 8.0", "noise σ = 0.3: FID 40.0",
+                                               "blur 3x3: FID 160.0"]
+    assert list(curve.lines[0].get_ydata()) == [5.0, 8.0, 40.0]
+    run = {"recipe": {"name": "r"}, "seed": 0,
+           "curve": [{"step": s, "ema0.999": {"fid": f}} for s, f in ((500, 300.0), (1000, 200.0))]}
+    fig = dcgan_recipe.plot_recipe_curves([run, {**run, "seed": 1}])
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and [t.get_text() for t in ax.get_legend().get_texts()] == ["r"]

@@ -76,13 +76,17 @@ class Run:
     rng_state: dict[str, Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     G_average: GeneratorAverage | None = None
+    _measured_at: int | None = field(default=None, repr=False, compare=False)
 
     def sampling_generator(self) -> nn.Module:
         """The generator to sample and evaluate: the moving average of G's weights when the run keeps one
-        (``config.ema_decay > 0``; its batch-norm statistics re-measured first), else G itself."""
+        (``config.ema_decay > 0``; its batch-norm statistics re-measured whenever it has changed since), else G."""
         if self.G_average is None:
             return self.G
-        return recalibrate_batch_norm(self.G_average.model)
+        if self._measured_at != self.G_average.updates:
+            recalibrate_batch_norm(self.G_average.model)
+            self._measured_at = self.G_average.updates
+        return self.G_average.model.eval()
 
     def grid(self, index: int = -1) -> torch.Tensor:
         """Sample grid ``index`` as floats in [-1, 1], shape ``(n, C, H, W)``."""
