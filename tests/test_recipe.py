@@ -186,8 +186,8 @@ def test_the_calibration_and_recipe_figures_draw_what_they_are_given():
     fig = gh.plots.plot_fid_calibration(calibration, images[:8], marks={"a GAN": 90.0})
     curve, *strips = fig.axes
     assert len(strips) == 4  # real, two noise levels, one blur
-    assert [s.get_title(loc="left") for s in strips] == ["real: FID 5.0", "noise σ = 0.1: FID 8.0", "noise σ = 0.3: FID 40.0",
-                                               "blur 3x3: FID 160.0"]
+    titles = [s.get_title(loc="left") for s in strips]
+    assert titles == ["real: FID 5.0", "noise σ = 0.1: FID 8.0", "noise σ = 0.3: FID 40.0", "blur 3x3: FID 160.0"]
     assert list(curve.lines[0].get_ydata()) == [5.0, 8.0, 40.0]
     run = {"recipe": {"name": "r"}, "seed": 0,
            "curve": [{"step": s, "ema0.999": {"fid": f}} for s, f in ((500, 300.0), (1000, 200.0))]}
