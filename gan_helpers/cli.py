@@ -103,16 +103,16 @@ def ema_decay(text: str) -> float:
 
 def augmentations(text: str) -> str:
     """argparse type: ``none`` or a comma-separated list of :data:`gan_helpers.data.DIFF_AUGMENTATIONS`."""
-    from gan_helpers.data.augment import DIFF_AUGMENTATIONS
+    from gan_helpers.data.augment import DIFF_AUGMENTATIONS, check_augmentations
 
     names = [name.strip() for name in text.split(",") if name.strip()]
     if names == ["none"]:
         return "none"
-    unknown = [name for name in names if name not in DIFF_AUGMENTATIONS]
-    if not names or unknown:
+    try:
+        return ",".join(check_augmentations(names or ["(nothing)"]))
+    except ValueError:
         choices = ", ".join(DIFF_AUGMENTATIONS)
-        raise argparse.ArgumentTypeError(f"choose none or from {choices} (comma-separated), got {text!r}")
-    return ",".join(names)
+        raise argparse.ArgumentTypeError(f"choose none or from {choices} (comma-separated), got {text!r}") from None
 
 
 def _with_default(text: str, name: str) -> str:

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"real test digits (other half): {real}")
     for path in args.weights:
         G, _, info = gh.models.load_weights(path)
-        scores = gh.metrics.score_samples(gh.sampling.sample(G, N, seed=1), classifier, features)
+        scores = gh.metrics.score_generator(G, classifier, features, seed=1)
         shares = ", ".join(f"{c}: {s:.1%}" for c, s in enumerate(scores.shares))
         print(f"{path.name} ({info.get('steps')} steps): {scores}; FID {scores.fid / real.fid:.1f}x the floor")
         print(f"    class shares: {shares}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DIFF_AUGMENTATIONS", "affine_transform", "diff_augment", "random_affine"]
+__all__ = ["DIFF_AUGMENTATIONS", "affine_transform", "check_augmentations", "diff_augment", "random_affine"]
 
 
 def affine_transform(
@@ -66,6 +66,14 @@ def random_affine(
 DIFF_AUGMENTATIONS = ("translation", "cutout")
 
 
+def check_augmentations(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``names`` as a tuple if each is in :data:`DIFF_AUGMENTATIONS`, else a ValueError listing the choices."""
+    unknown = [name for name in names if name not in DIFF_AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"unknown augmentation(s) {unknown}; choose from {', '.join(DIFF_AUGMENTATIONS)}")
+    return tuple(names)
+
+
 def _random_translation(x: torch.Tensor, ratio: float, fill: float) -> torch.Tensor:
     """Shift each image by whole pixels, up to ``ratio`` of its size each way; vacated pixels read ``fill``."""
     b, _, h, w = x.shape
@@ -107,9 +115,7 @@ def diff_augment(
     cannot learn the augmentation as a tell, and with few real images it cannot memorise them either.
     Random numbers come from the global generator on ``x``'s device (no host sync).
     """
-    unknown = [p for p in policy if p not in DIFF_AUGMENTATIONS]
-    if unknown:
-        raise ValueError(f"unknown augmentation(s) {unknown}; choose from {DIFF_AUGMENTATIONS}")
+    check_augmentations(policy)
     if x.ndim != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
     if "translation" in policy:

@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from gan_helpers import data, metrics, models, runtime, sampling, training
+from gan_helpers import data, files, metrics, models, runtime, training
 
 __all__ = ["RECORD", "Recipe", "ablation_table", "load_curves", "plot_recipe_curves", "run_recipe"]
 
@@ -65,16 +65,11 @@ class Recipe:
         )
 
 
-@dataclass
 class _Averages:
     """Several moving averages of G at once, updated by the loop as one ``average``."""
 
-    decays: Sequence[float]
-    G: torch.nn.Module
-    averages: dict[float, training.GeneratorAverage] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.averages = {float(d): training.GeneratorAverage(self.G, d) for d in self.decays}
+    def __init__(self, G: torch.nn.Module, decays: Sequence[float]) -> None:
+        self.averages = {float(d): training.GeneratorAverage(G, d) for d in decays}
 
     def update(self, G: torch.nn.Module) -> None:
         for average in self.averages.values():
@@ -82,7 +77,7 @@ class _Averages:
 
 
 def _scores(G: torch.nn.Module, classifier: torch.nn.Module, reference: torch.Tensor) -> dict[str, Any]:
-    s = metrics.score_samples(sampling.sample(G, len(reference), seed=EVAL_SEED), classifier, reference)
+    s = metrics.score_generator(G, classifier, reference, seed=EVAL_SEED)
     return {"fid": s.fid, "confident": s.confident, "inception": s.inception, "shares": list(s.shares)}
 
 
@@ -104,7 +99,7 @@ def run_recipe(
     images, _ = data.load_offline_sample()
     batches = data.DeviceBatches(images, batch_size=recipe.batch_size, drop_last=recipe.drop_last, generator=generator)
     G, D = models.DCGANGenerator(width=recipe.width), models.DCGANDiscriminator(width=recipe.width)
-    averages = _Averages(recipe.ema_decays, G)
+    averages = _Averages(G, recipe.ema_decays)
     config = recipe.config()
     optimizers = training.make_optimizers(G, D, config)
     history = training.History()
@@ -124,7 +119,7 @@ def run_recipe(
             row[f"ema{decay:g}"] = _scores(averaged, classifier, reference)
         result["curve"].append(row)
         if out is not None:
-            Path(out).write_text(json.dumps(result))
+            files.atomic_write_json(out, result)
     return result
 
 

@@ -45,6 +45,7 @@ from gan_helpers.metrics.images import (
     fid_versus_sample_size,
     frechet_distance,
     inception_score,
+    score_generator,
     score_samples,
 )
 from gan_helpers.metrics.toy import (
@@ -121,6 +122,7 @@ __all__ = [
     "real_floor",
     "real_halves",
     "samples_per_mode",
+    "score_generator",
     "score_samples",
     "value_function_numeric",
     "wasserstein_1d",

@@ -38,6 +38,7 @@ __all__ = [
     "fid_versus_sample_size",
     "frechet_distance",
     "inception_score",
+    "score_generator",
     "score_samples",
 ]
 
@@ -439,3 +440,16 @@ def score_samples(
         tuple(float(s) for s in shares),
         len(logits),
     )
+
+
+def score_generator(
+    G: nn.Module,
+    classifier: nn.Module,
+    reference_features: torch.Tensor,
+    seed: int = 1,
+    device: torch.device | str | None = None,
+) -> SampleScores:
+    """:func:`score_samples` of as many samples of ``G`` as there are reference features
+    (:func:`gan_helpers.sampling.sample` with ``seed``, eval mode, no gradients)."""
+    x_fake = sampling.sample(G, len(reference_features), seed=seed, device=device)
+    return score_samples(x_fake, classifier, reference_features, device=device)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from gan_helpers.sampling import model_device
+from gan_helpers.training.step import is_conditional
 
 __all__ = ["GeneratorAverage", "recalibrate_batch_norm", "remeasure_batch_norm"]
 
@@ -106,7 +107,7 @@ def recalibrate_batch_norm(G: nn.Module, batches: int = 20, batch_size: int = 25
     def noise() -> Iterator[tuple[torch.Tensor, ...]]:
         for _ in range(batches):
             z = torch.randn(batch_size, G.latent_dim, generator=generator).to(device)
-            if isinstance(getattr(G, "num_classes", None), int):
+            if is_conditional(G):
                 yield z, torch.randint(G.num_classes, (batch_size,), generator=generator).to(device)
             else:
                 yield (z,)

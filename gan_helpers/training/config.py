@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from gan_helpers import acceleration, losses
-from gan_helpers.data.augment import DIFF_AUGMENTATIONS
+from gan_helpers.data.augment import check_augmentations
 
 __all__ = ["DIVERGENCE_CAUSES", "TrainConfig", "TrainingDiverged", "check_finite"]
 
@@ -87,10 +87,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:
                 raise ValueError(f"{name} must be positive and finite, got {value}")
-        object.__setattr__(self, "augment", tuple(self.augment))
-        unknown = [name for name in self.augment if name not in DIFF_AUGMENTATIONS]
-        if unknown:
-            raise ValueError(f"unknown augmentation(s) {unknown}: choose from {DIFF_AUGMENTATIONS}")
+        object.__setattr__(self, "augment", check_augmentations(self.augment))
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0: none; 0.999: ~1,000 steps), got {self.ema_decay!r}")
         if not self.max_abs_loss > 0:  # also refuses NaN
