@@ -22,11 +22,15 @@ from gan_helpers.classifier import MNISTClassifier, train_classifier
 from gan_helpers.sampling import sample, to_uint8
 
 __all__ = [
+    "AugmentationResult",
+    "ConditionalScores",
     "Inpainting",
     "LabelFidelity",
     "augmentation_run",
+    "augmentation_training_set",
     "balanced_subset",
     "centre_mask",
+    "conditional_scores",
     "fid_per_class",
     "half_mask",
     "inpaint",
@@ -222,7 +226,6 @@ def nearest_neighbour_fill(
     return mask * images + (1 - mask) * neighbours
 
 
-
 # --- Conditional G: samples of asked classes, and how often a classifier agrees with the asked label ---
 
 
@@ -277,6 +280,39 @@ def fid_per_class(
     return [float(np.round(s, 6)) for s in scores]
 
 
+class ConditionalScores(NamedTuple):
+    """What :func:`conditional_scores` returns: does a conditional G obey the label, and vary within a class?"""
+
+    fidelity: LabelFidelity
+    diversity: torch.Tensor  # (K,) within-class diversity against unseen real digits (about 1 is healthy)
+    fid: list[float]  # per-class FID against the unseen real digits of the class
+
+    def __str__(self) -> str:
+        return (
+            f"label fidelity {self.fidelity.accuracy:.2%} (lowest class {float(self.fidelity.per_class.min()):.1%}), "
+            f"within-class diversity {float(self.diversity.min()):.2f} to {float(self.diversity.max()):.2f}, "
+            f"per-class FID {min(self.fid):.1f} to {max(self.fid):.1f}"
+        )
+
+
+def conditional_scores(
+    G: nn.Module,
+    classifier: nn.Module,
+    real_images: torch.Tensor,
+    real_labels: torch.Tensor,
+    fidelity_per_class: int = 500,
+    diversity_per_class: int = 100,
+    fid_per_class_n: int = 200,
+) -> ConditionalScores:
+    """The three measures of a conditional G against unseen real digits (uint8 or [-1, 1]) of every class:
+    :func:`label_fidelity`, :func:`within_class_diversity` and :func:`fid_per_class` at these sizes."""
+    return ConditionalScores(
+        label_fidelity(G, classifier, per_class=fidelity_per_class),
+        within_class_diversity(G, real_images, real_labels, per_class=diversity_per_class),
+        fid_per_class(G, classifier, real_images, real_labels, per_class=fid_per_class_n),
+    )
+
+
 # --- Data augmentation with a conditional G in the low-data regime ---
 
 
@@ -293,6 +329,44 @@ def balanced_subset(labels: torch.Tensor, per_class: int, seed: int = 0) -> torc
     return torch.cat(picks)
 
 
+def augmentation_training_set(
+    G: nn.Module | None,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    synthetic_per_class: int = 0,
+    seed: int = 0,
+    real_copies: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Real uint8 digits ``images`` (each ``real_copies`` times) plus ``synthetic_per_class`` samples
+    :math:`G(z, k)` of every class :math:`k` as uint8, with their labels: ``(N, 28, 28)`` and ``(N,)``.
+
+    Repeating the real digits fixes their *exposure*: over :math:`E` epochs each is seen
+    ``real_copies`` :math:`\times E` times, however many synthetic digits stand beside it. ``images``
+    may hold no digit (shape ``(0, 28, 28)``): the set is then G's samples alone, as for the
+    classification accuracy score of Ravuri and Vinyals (2019). The noise is seeded by ``seed``.
+    """
+    train_x, train_y = torch.as_tensor(images), torch.as_tensor(labels).long()
+    if real_copies < 1:
+        raise ValueError(f"real_copies must be at least 1, got {real_copies}")
+    if len(train_x) == 0 and synthetic_per_class < 1:
+        raise ValueError("nothing to train on: no real digits and synthetic_per_class = 0")
+    train_x, train_y = train_x.repeat(real_copies, 1, 1), train_y.repeat(real_copies)
+    if synthetic_per_class > 0:
+        if G is None:
+            raise ValueError("synthetic_per_class > 0 needs a conditional G")
+        asked = torch.arange(G.num_classes).repeat_interleave(synthetic_per_class)
+        fake = to_uint8(sample(G, seed=10_000 + seed, labels=asked))[:, 0]  # (M, 28, 28) uint8
+        train_x, train_y = torch.cat([train_x, fake]), torch.cat([train_y, asked])
+    return train_x, train_y
+
+
+class AugmentationResult(NamedTuple):
+    """What :func:`augmentation_run` returns: the test ``accuracy`` and, when asked, the accuracy after each epoch."""
+
+    accuracy: float
+    curve: list[float]  # accuracy on the curve digits after each epoch (empty when none were given)
+
+
 def augmentation_run(
     G: nn.Module | None,
     images: torch.Tensor,
@@ -303,24 +377,27 @@ def augmentation_run(
     epochs: int = 10,
     seed: int = 0,
     channels: tuple[int, int] = (8, 16),
-) -> float:
-    r"""Test accuracy of a small :class:`~gan_helpers.classifier.MNISTClassifier` trained on real uint8 digits
-    ``images`` plus ``synthetic_per_class`` samples :math:`G(z, k)` of every class :math:`k` (as uint8).
+    real_copies: int = 1,
+    curve_images: torch.Tensor | None = None,
+    curve_labels: torch.Tensor | None = None,
+) -> AugmentationResult:
+    r"""Test accuracy of a small :class:`~gan_helpers.classifier.MNISTClassifier` trained for ``epochs`` epochs
+    on :func:`augmentation_training_set` (real digits, ``real_copies`` times each, plus G's samples).
 
     Training is :func:`gan_helpers.classifier.train_classifier` (with its random affine augmentation),
-    seeded by ``seed`` for the weights, the batches and the synthetic noise.
+    seeded by ``seed`` for the weights, the batches and the synthetic noise. With ``curve_images`` and
+    ``curve_labels`` the accuracy on them is also measured after every epoch: the curve shows whether
+    training had converged (it is not used to stop or to choose anything).
     """
-    train_x, train_y = torch.as_tensor(images), torch.as_tensor(labels).long()
-    if synthetic_per_class > 0:
-        if G is None:
-            raise ValueError("synthetic_per_class > 0 needs a conditional G")
-        asked = torch.arange(G.num_classes).repeat_interleave(synthetic_per_class)
-        fake = to_uint8(sample(G, seed=10_000 + seed, labels=asked))[:, 0]  # (M, 28, 28) uint8
-        train_x, train_y = torch.cat([train_x, fake]), torch.cat([train_y, asked])
+    train_x, train_y = augmentation_training_set(G, images, labels, synthetic_per_class, seed, real_copies)
     torch.manual_seed(seed)
     model = MNISTClassifier(channels=channels, feature_dim=64)
-    train_classifier(model, train_x, train_y, epochs=epochs, seed=seed, progress=False, device="cpu")
-    return metrics.classifier_accuracy(model, test_images, test_labels)
+    history = train_classifier(
+        model, train_x, train_y, epochs=epochs, seed=seed, progress=False, device="cpu",
+        eval_images=curve_images, eval_labels=curve_labels,
+    )  # fmt: skip
+    curve = history["eval_accuracy"].tolist() if curve_images is not None else []
+    return AugmentationResult(metrics.classifier_accuracy(model, test_images, test_labels), [float(a) for a in curve])
 
 
 def inpaint_any_label(

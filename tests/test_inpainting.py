@@ -117,12 +117,39 @@ def test_balanced_subset_and_a_tiny_augmentation_run():
     pixels, digit_labels = gh.data.load_offline_sample()[:2]
     torch.manual_seed(0)
     G = gh.models.ConditionalDCGANGenerator(8, 10, width=4, embed_dim=2)
-    accuracy = app.augmentation_run(
-        G, pixels[:50], digit_labels[:50], pixels[4000:4100], digit_labels[4000:4100], synthetic_per_class=2, epochs=1
+    result = app.augmentation_run(
+        G, pixels[:50], digit_labels[:50], pixels[4000:4100], digit_labels[4000:4100], synthetic_per_class=2,
+        epochs=2, curve_images=pixels[4100:4200], curve_labels=digit_labels[4100:4200],
     )
-    assert 0.0 <= accuracy <= 1.0
+    assert 0.0 <= result.accuracy <= 1.0 and len(result.curve) == 2 and all(0 <= a <= 1 for a in result.curve)
     with pytest.raises(ValueError, match="needs a conditional G"):
         app.augmentation_run(None, pixels[:50], digit_labels[:50], pixels[:9], digit_labels[:9], synthetic_per_class=1)
+
+
+def test_augmentation_run_trains_on_the_set_it_promises(monkeypatch):
+    seen = {}
+
+    def record(model, images, labels, **options):
+        seen.update(images=images, labels=labels, **options)
+        return gh.training.History()
+
+    monkeypatch.setattr(app, "train_classifier", record)
+    monkeypatch.setattr(app.metrics, "classifier_accuracy", lambda *args, **kwargs: 0.5)
+    pixels, digit_labels = gh.data.load_offline_sample()[:2]
+    G = gh.models.ConditionalDCGANGenerator(8, 10, width=4, embed_dim=2)
+    app.augmentation_run(G, pixels[:20], digit_labels[:20], pixels[:5], digit_labels[:5],
+                         synthetic_per_class=3, epochs=7, real_copies=4)
+    assert seen["epochs"] == 7 and len(seen["images"]) == 20 * 4 + 30
+    for i in range(20):  # every real digit four times: its exposure is 4 x 7 views
+        assert sum(torch.equal(pixels[i], x) for x in seen["images"][:80]) >= 4
+    assert torch.equal(seen["labels"][:80], digit_labels[:20].repeat(4))
+    assert torch.bincount(seen["labels"][80:]).tolist() == [3] * 10
+    app.augmentation_run(G, pixels[:0], digit_labels[:0], pixels[:5], digit_labels[:5], synthetic_per_class=2)
+    assert len(seen["images"]) == 20 and seen["images"].dtype == torch.uint8  # G's samples alone
+    with pytest.raises(ValueError, match="nothing to train on"):
+        app.augmentation_run(None, pixels[:0], digit_labels[:0], pixels[:5], digit_labels[:5])
+    with pytest.raises(ValueError, match="real_copies"):
+        app.augmentation_run(None, pixels[:9], digit_labels[:9], pixels[:5], digit_labels[:5], real_copies=0)
 
 
 def test_inpaint_any_label_keeps_the_best_label_per_image():

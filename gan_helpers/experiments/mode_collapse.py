@@ -91,6 +91,7 @@ REMEDIES: dict[str, Remedy] = {
 }
 """The remedies compared in notebook 03, by name; each is one option of the package's models or losses."""
 
+
 @dataclass
 class Snapshot2D:
     """The state of a 2-D GAN at one step: samples from fixed noise and D's output on a mesh."""

@@ -1,11 +1,12 @@
 """Metrics: distances between generated and target samples, mode coverage, and image-quality scores.
 
-Everything is re-exported here from four modules: :mod:`gan_helpers.metrics.toy` (1-D sample
+Everything is re-exported here from five modules: :mod:`gan_helpers.metrics.toy` (1-D sample
 distances, the GAN objective, KL and JSD of known 1-D densities, mode coverage of toy mixtures),
 :mod:`gan_helpers.metrics.images` (classifier features and labels, FID, class coverage, generator
 reports, the four scores of a shipped generator), :mod:`gan_helpers.metrics.calibration` (the real floor
-of FID and what corruptions do to it) and :mod:`gan_helpers.metrics.coverage` (nearest neighbours, k-NN
-precision and recall, sample diversity). G's samples come from :func:`gan_helpers.sampling.sample`.
+of FID and what corruptions do to it), :mod:`gan_helpers.metrics.coverage` (nearest neighbours, k-NN
+precision and recall, sample diversity) and :mod:`gan_helpers.metrics.intervals` (confidence intervals of a
+mean, of paired differences above all). G's samples come from :func:`gan_helpers.sampling.sample`.
 """
 
 from gan_helpers.metrics.calibration import (
@@ -48,6 +49,7 @@ from gan_helpers.metrics.images import (
     score_generator,
     score_samples,
 )
+from gan_helpers.metrics.intervals import MeanInterval, mean_interval, paired_difference, student_t_quantile
 from gan_helpers.metrics.toy import (
     ModeCoverage,
     as_samples_1d,
@@ -77,6 +79,7 @@ __all__ = [
     "FIDCurve",
     "FeatureStatistics",
     "GeneratorReport",
+    "MeanInterval",
     "ModeCoverage",
     "Neighbours",
     "PrecisionRecall",
@@ -112,18 +115,21 @@ __all__ = [
     "knn_radii",
     "ks_statistic",
     "mass_near_modes",
+    "mean_interval",
     "mean_pairwise_distance",
     "mode_coverage",
     "modes_covered",
     "nearest_neighbours",
     "optimal_discriminator",
     "optimal_discriminator_logit",
+    "paired_difference",
     "precision_recall",
     "real_floor",
     "real_halves",
     "samples_per_mode",
     "score_generator",
     "score_samples",
+    "student_t_quantile",
     "value_function_numeric",
     "wasserstein_1d",
 ]
