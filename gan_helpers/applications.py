@@ -37,6 +37,7 @@ __all__ = [
     "inpaint_any_label",
     "inpainting_objective",
     "label_fidelity",
+    "likely_labels",
     "masked_mse",
     "mean_fill",
     "nearest_neighbour_fill",
@@ -401,24 +402,45 @@ def augmentation_run(
 
 
 def inpaint_any_label(
-    G: nn.Module, images: torch.Tensor, mask: torch.Tensor, **options: float
+    G: nn.Module, images: torch.Tensor, mask: torch.Tensor, candidates: torch.Tensor | None = None, **options: float
 ) -> tuple[Inpainting, torch.Tensor]:
-    r"""Inpaint with a conditional G when the class is unknown: try every label, keep the best.
+    r"""Inpaint with a conditional G when the class is unknown: try several labels, keep the best.
 
-    Runs :func:`inpaint` once on every image paired with every label :math:`k` (``options`` are its
-    keyword arguments) and keeps, per image, the label with the lowest objective,
-    :math:`\min_k \min_z \lVert m \odot (G(z, k) - x)\rVert^2 + \lambda \lVert z \rVert^2`.
-    Returns the best :class:`Inpainting` and the chosen labels ``(B,)``.
+    Runs :func:`inpaint` once on every image paired with every label :math:`k` it may have (``options``
+    are its keyword arguments) and keeps, per image, the label with the lowest objective,
+    :math:`\min_k \min_z \lVert m \odot (G(z, k) - x)\rVert^2 + \lambda \lVert z \rVert^2`. ``candidates``
+    ``(B, L)`` lists the labels to try for each image (default: all ``G.num_classes``; fewer, such as the
+    classifier's :func:`likely_labels`, cost proportionally less). Returns the best :class:`Inpainting`
+    and the chosen labels ``(B,)``.
     """
-    batch, num_classes = len(images), G.num_classes
-    repeated = images.repeat_interleave(num_classes, dim=0)  # image i appears as rows i*K .. i*K + K - 1
-    labels = torch.arange(num_classes).repeat(batch)
-    mask = mask if mask.ndim == 3 else mask.repeat_interleave(num_classes, dim=0)
-    result = inpaint(G, repeated, mask, labels=labels, **options)  # type: ignore[arg-type]
-    best = result.loss.view(batch, num_classes).argmin(dim=1)  # (B,)
-    rows = torch.arange(batch, device=best.device) * num_classes + best
+    batch = len(images)
+    if candidates is None:
+        candidates = torch.arange(G.num_classes).repeat(batch, 1)
+    candidates = torch.as_tensor(candidates).long().cpu()
+    if candidates.ndim != 2 or len(candidates) != batch:
+        raise ValueError(
+            f"candidates must be (B, L) labels for B = {batch} images, got shape {tuple(candidates.shape)}"
+        )
+    tries = candidates.shape[1]
+    repeated = images.repeat_interleave(tries, dim=0)  # image i appears as rows i*L .. i*L + L - 1
+    mask = mask if mask.ndim == 3 else mask.repeat_interleave(tries, dim=0)
+    result = inpaint(G, repeated, mask, labels=candidates.flatten(), **options)  # type: ignore[arg-type]
+    best = result.loss.view(batch, tries).argmin(dim=1)  # (B,)
+    rows = torch.arange(batch, device=best.device) * tries + best
     picked = Inpainting(*(part[rows] for part in result))
-    return picked, best.cpu()
+    return picked, candidates[torch.arange(batch), best.cpu()]
+
+
+def likely_labels(classifier: nn.Module, images: torch.Tensor, k: int = 2) -> torch.Tensor:
+    """The ``k`` classes the classifier finds most probable for each image (uint8 or [-1, 1]), ``(B, k)``.
+
+    For inpainting, classify a baseline's completion (say :func:`nearest_neighbour_fill`) and let
+    :func:`inpaint_any_label` try only these labels.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    _, logits = metrics.classifier_outputs(classifier, images)
+    return logits.topk(k, dim=1).indices  # the logits' order is the probabilities' order
 
 
 def within_class_diversity(

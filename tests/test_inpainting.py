@@ -181,3 +181,31 @@ def test_exercise_checkers_of_notebook_08():
 
     assert ex.check_slerp(slerp)
     assert "straight line" in str(ex.check_slerp(lambda z0, z1, t: (1 - t) * z0 + t * z1))
+
+
+def test_inpaint_any_label_tries_only_the_candidates_given():
+    torch.manual_seed(0)
+    G = gh.models.ConditionalDCGANGenerator(4, 3, width=4, embed_dim=2)
+    gh.models.init_dcgan_weights(G.body, std=0.2)
+    G.eval()
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    mask = app.half_mask((1, 28, 28))
+    options = dict(steps=20, restarts=2, prior_weight=0.0)
+    everything, _ = app.inpaint_any_label(G, x, mask, **options)
+    given, _ = app.inpaint_any_label(G, x, mask, candidates=torch.arange(3).repeat(2, 1), **options)
+    torch.testing.assert_close(given.loss, everything.loss)  # all labels as candidates: the default
+    only, chosen = app.inpaint_any_label(G, x, mask, candidates=torch.tensor([[1], [2]]), **options)
+    assert chosen.tolist() == [1, 2]
+    alone = app.inpaint(G, x, mask, labels=torch.tensor([1, 2]), **options)
+    torch.testing.assert_close(only.loss, alone.loss)
+    with pytest.raises(ValueError, match="candidates must be"):
+        app.inpaint_any_label(G, x, mask, candidates=torch.tensor([1, 2]), **options)
+
+
+def test_likely_labels_are_the_classifiers_top_classes():
+    classifier = gh.classifier.load_classifier()
+    images, labels = gh.data.load_offline_sample()[:2]
+    top = app.likely_labels(classifier, images[4000:4100], k=3)
+    assert top.shape == (100, 3)
+    assert torch.equal(top[:, 0], gh.metrics.classify(classifier, images[4000:4100]))
+    assert (top == labels[4000:4100, None]).any(dim=1).float().mean() > 0.95  # the true label is among the three
