@@ -50,7 +50,12 @@ _CLASSES: dict[str, type[nn.Module]] = {
 BUILDABLE = tuple(sorted(_CLASSES))
 
 #: The shipped weights: name -> file under ``data/weights``.
-PRETRAINED = {"dcgan": "dcgan_mnist.pt", "mlp": "mlp_gan_mnist.pt", "cdcgan": "cdcgan_mnist.pt"}
+PRETRAINED = {
+    "dcgan": "dcgan_mnist.pt",
+    "mlp": "mlp_gan_mnist.pt",
+    "cdcgan": "cdcgan_mnist.pt",
+    "cdcgan-scratch": "cdcgan_scratch_mnist.pt",  # notebook 07's collapse: the same pair trained without a warm start
+}
 
 WEIGHTS_FORMAT = "gan_helpers.weights/2"  # of the files export_weights writes (2: with a checksum)
 _WEIGHTS_REMEDY = "Export them again (the CLI's --export); restore shipped ones with `git checkout -- data/weights`."
@@ -137,7 +142,8 @@ def load_pretrained(
 ) -> Pretrained:
     """The shipped GAN trained on MNIST: ``G, D, info = gh.models.load_pretrained("dcgan")``.
 
-    ``name`` is ``"dcgan"``, ``"mlp"`` or ``"cdcgan"``; ``root`` is the folder of the weight files (default
+    ``name`` is ``"dcgan"``, ``"mlp"``, ``"cdcgan"`` or ``"cdcgan-scratch"`` (the conditional pair trained
+    from scratch, which collapses within each class: notebook 07); ``root`` is the folder of the weight files (default
     :func:`weights_dir`). ``info`` records how they were made. :func:`load_weights` runs no pickled code.
 
     Both models come back in eval mode. G is the moving average of the trained G's weights when
