@@ -584,10 +584,11 @@ def train_until(
     max_evals: int,
     stop_below: float | None = None,
     min_evals: int = 0,
+    max_seconds: float | None = None,
 ) -> QualityCurve:
-    """Train in chunks of ``steps_per_eval`` steps, scoring after each, for ``max_evals`` chunks or until
-    the score is ``<= stop_below`` after at least ``min_evals`` chunks. Only training is timed (the
-    device is synchronised around it)."""
+    """Train in chunks of ``steps_per_eval`` steps, scoring after each, for ``max_evals`` chunks, until
+    the score is ``<= stop_below`` after at least ``min_evals`` chunks, or until ``max_seconds`` of
+    training. Only training is timed (the device is synchronised around it)."""
     curve = QualityCurve(trainer.name, 0, [], [], [])
     seconds = 0.0
     for k in range(1, max_evals + 1):
@@ -601,6 +602,8 @@ def train_until(
         curve.epochs.append(round(k * epochs_per_eval, 3))
         curve.fid.append(round(value, 4))
         if stop_below is not None and value <= stop_below and k >= min_evals:
+            break
+        if max_seconds is not None and seconds >= max_seconds:
             break
     return curve
 
@@ -697,6 +700,26 @@ def time_to_quality(
     }
 
 
+def reference_over_time(config: BenchConfig, minutes: float, fid_n: int, eval_steps: int) -> dict[str, Any]:
+    """The reference pipeline's FID every ``eval_steps`` steps until ``minutes`` of training time: what it
+    reaches in the minutes the shipped recipe is given (``benchmarks/RESULTS.md``, time to quality).
+
+    FID is that of ``scripts/score_weights.py``: ``fid_n`` samples against the first of two random halves
+    (seed 0) of the held-out digits, in the shipped classifier's feature space.
+    """
+    images, held_out, source = quality_data(config.limit_images, fid_n)
+    if len(held_out) >= 2 * fid_n:
+        held_out = gh.metrics.real_halves(held_out, fid_n, seed=0)[0]
+    score = fid_scorer(held_out, fid_n, torch.device(config.device))
+    steps_per_epoch = len(images) // config.batch_size
+    with gh.runtime.cpu_threads(config.threads):
+        trainer = make_trainer("reference", images, config)
+        curve = train_until(trainer, score, eval_steps, eval_steps / steps_per_epoch, max_evals=10**9,
+                            max_seconds=minutes * 60)
+    curve.seed = config.seed
+    return {"data": source, "minutes": minutes, "fid_n": fid_n, "eval_steps": eval_steps, "curve": asdict(curve)}
+
+
 def format_quality(report: dict[str, Any]) -> str:
     """The time-to-quality result in a few lines."""
     q = report["time_to_quality"]
@@ -743,6 +766,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile-out", type=Path, default=None, help="write the profiler tables to this text file")
     p.add_argument("--json", type=Path, default=None, help="write every figure and the environment here")
     p.add_argument("--time-to-quality", action="store_true", help="measure time to an FID level instead")
+    p.add_argument("--reference-minutes", type=float, default=None, help="instead: train the reference pipeline "
+                   "this many minutes, FID (--fid-n) every --eval-steps steps")
+    p.add_argument("--eval-steps", type=int, default=60, help="with --reference-minutes: steps between FIDs")
     p.add_argument("--epochs", type=int, default=5, help="time to quality: the reference's epochs (E)")
     p.add_argument("--max-epochs", type=int, default=None, help="time to quality: the fast pipeline's limit "
                    "(default: 2 E)")
@@ -822,7 +848,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result = measure_pipeline(args.only, images, config, args.profile_steps)
         args.json.write_text(json.dumps(result))
         return result
-    if args.time_to_quality:
+    if args.reference_minutes is not None:
+        config = config_from_args(args)
+        over_time = reference_over_time(config, args.reference_minutes, args.fid_n, args.eval_steps)
+        report = {"environment": environment(config, over_time["data"], argv), "config": asdict(config),
+                  "reference_over_time": over_time}
+        curve = over_time["curve"]
+        for seconds, epochs, value in zip(curve["seconds"], curve["epochs"], curve["fid"], strict=True):
+            print(f"reference: {seconds / 60:5.1f} min of training, {epochs:5.2f} epochs, FID {value:.1f}")
+    elif args.time_to_quality:
         config = config_from_args(args)
         quality = time_to_quality(config, args.epochs, args.seeds, args.fid_n, args.evals_per_epoch,
                                   args.max_epochs or 2 * args.epochs)

@@ -202,3 +202,21 @@ def test_train_until_stops_at_the_level_but_not_before_min_evals():
     trainer = _CountingTrainer()
     curve = bench.train_until(trainer, lambda G: 9.0, 10, 0.5, max_evals=4, stop_below=2.0)
     assert len(curve.fid) == 4 and curve.seconds_to(2.0) == float("inf")
+
+
+def test_reference_over_time_stops_at_its_minutes(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAN_HELPERS_REAL_MNIST", raising=False)
+    out = tmp_path / "over_time.json"
+    bench.main(["--reference-minutes", "0.0001", "--eval-steps", "1", "--device", "cpu", "--batch-size", "16",
+                "--workers", "0", "--threads", "1", "--limit-images", "48", "--fid-n", "100", "--json", str(out)])
+    over_time = json.loads(out.read_text())["reference_over_time"]
+    curve = over_time["curve"]
+    assert len(curve["fid"]) == 1 and curve["seconds"][0] >= 0.0001 * 60  # one chunk passes 6 ms, then it stops
+    assert curve["epochs"] == [0.333] and curve["pipeline"] == "reference"  # 1 step of 3 per epoch, rounded
+    assert "held out: the last 100 digits" in over_time["data"]
+
+
+def test_train_until_stops_after_max_seconds():
+    trainer = _CountingTrainer()
+    curve = bench.train_until(trainer, lambda G: 1.0, 10, 0.5, max_evals=100, max_seconds=0.0)
+    assert trainer.steps == 10 and len(curve.fid) == 1
