@@ -398,7 +398,7 @@ def augmentation_run(
         eval_images=curve_images, eval_labels=curve_labels,
     )  # fmt: skip
     curve = history["eval_accuracy"].tolist() if curve_images is not None else []
-    return AugmentationResult(metrics.classifier_accuracy(model, test_images, test_labels), [float(a) for a in curve])
+    return AugmentationResult(metrics.classifier_accuracy(model, test_images, test_labels), curve)
 
 
 def inpaint_any_label(

@@ -109,10 +109,13 @@ def augmentations(text: str) -> str:
     if names == ["none"]:
         return "none"
     try:
-        return ",".join(check_augmentations(names or ["(nothing)"]))
+        checked = check_augmentations(names)
     except ValueError:
+        checked = ()
+    if not checked:  # an unknown name, or no name at all
         choices = ", ".join(DIFF_AUGMENTATIONS)
-        raise argparse.ArgumentTypeError(f"choose none or from {choices} (comma-separated), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"choose none or from {choices} (comma-separated), got {text!r}")
+    return ",".join(checked)
 
 
 def _with_default(text: str, name: str) -> str:

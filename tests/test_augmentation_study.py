@@ -44,3 +44,17 @@ def test_table_pairs_each_seed_with_its_own_baseline():
     assert augmented["seeds"] == [0, 1] and augmented["accuracy"] == [0.84, 0.85]
     assert augmented["difference"] == pytest.approx([0.04, -0.05])  # seed 0 against seed 0, 1 against 1
     assert rows["100 real"]["mean"] == pytest.approx(0.85) and "difference" not in rows["no real + 1,000 cGAN"]
+
+
+def test_study_curves_draw_one_line_per_run_and_name_each_setting_once():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gan_helpers.experiments.augmentation import plot_study_curves
+
+    runs = [{"name": name, "curve": [0.6, 0.8, 0.9]} for name in ("100 real", "100 real", "no real + 1,000 cGAN")]
+    ax = plot_study_curves(runs).axes[0]
+    assert len(ax.lines) == 3 and list(ax.lines[0].get_ydata()) == [0.6, 0.8, 0.9]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["100 real", "no real + 1,000 cGAN"]
+    assert ax.lines[0].get_color() == ax.lines[1].get_color() != ax.lines[2].get_color()
+    assert ax.get_ylim() == (0.5, 1.0)

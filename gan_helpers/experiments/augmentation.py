@@ -25,12 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from gan_helpers import applications
+from gan_helpers import applications, plots
 
 __all__ = [
     "REAL_VIEWS",
@@ -150,17 +149,9 @@ def study_table(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def plot_study_curves(runs: list[dict[str, Any]], title: str | None = None) -> Figure:
     """Accuracy on held-out digits after each epoch, one colour per setting, one line per seed."""
-    fig, ax = plt.subplots(figsize=(8, 4))
-    colours: dict[str, str] = {}
-    for run in runs:
-        first = run["name"] not in colours
-        colour = colours.setdefault(run["name"], f"C{len(colours)}")
-        epochs = range(1, len(run["curve"]) + 1)
-        ax.plot(epochs, run["curve"], color=colour, lw=1.2, alpha=0.8, label=run["name"] if first else None)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy on held-out digits")
-    ax.set_ylim(0.5, 1.0)
-    ax.set_title(title or "did every run converge? accuracy after each epoch, one line per seed")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
+    curves = [(run["name"], range(1, len(run["curve"]) + 1), run["curve"]) for run in runs]
+    return plots.plot_grouped_curves(
+        curves, "epoch", "accuracy on held-out digits",
+        title or "did every run converge? accuracy after each epoch, one line per seed",
+        ylim=(0.5, 1.0), legend_loc="lower right",
+    )  # fmt: skip

@@ -21,12 +21,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from gan_helpers import data, files, metrics, models, runtime, training
+from gan_helpers import data, files, metrics, models, plots, runtime, training
 
 __all__ = ["RECORD", "Recipe", "ablation_table", "load_curves", "plot_recipe_curves", "run_recipe"]
 
@@ -150,18 +149,11 @@ def ablation_table(runs: list[dict[str, Any]], which: str = "ema0.999") -> list[
 
 def plot_recipe_curves(runs: list[dict[str, Any]], which: str = "ema0.999", title: str | None = None) -> Figure:
     """FID against unseen digits over training steps, one colour per recipe, one line per seed (log scale)."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    colours: dict[str, str] = {}
-    for run in runs:
-        name = run["recipe"]["name"]
-        first = name not in colours
-        colour = colours.setdefault(name, f"C{len(colours)}")
-        steps = [r["step"] for r in run["curve"]]
-        ax.plot(steps, [r[which]["fid"] for r in run["curve"]], color=colour, lw=1.4, label=name if first else None)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel(f"FID vs unseen digits (n = {EVAL_SAMPLES:,})")
-    ax.set_title(title or f"FID over training, {which}; one line per seed")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    curves = [
+        (run["recipe"]["name"], [r["step"] for r in run["curve"]], [r[which]["fid"] for r in run["curve"]])
+        for run in runs
+    ]
+    return plots.plot_grouped_curves(
+        curves, "training step", f"FID vs unseen digits (n = {EVAL_SAMPLES:,})",
+        title or f"FID over training, {which}; one line per seed", log_y=True,
+    )  # fmt: skip

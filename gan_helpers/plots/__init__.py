@@ -8,7 +8,8 @@ these functions draw them. The package has four modules, all re-exported here:
 - :mod:`gan_helpers.plots.toy`: the 1-D and 2-D toy-data figures (notebooks 02 and 03), with
   :func:`discriminator_on_mesh`;
 - :mod:`gan_helpers.plots.images`: image grids, training histories, samples over epochs, galleries;
-- :mod:`gan_helpers.plots.evaluation`: classifier training, class coverage, FID, nearest neighbours.
+- :mod:`gan_helpers.plots.evaluation`: classifier training, class coverage, FID, nearest neighbours, curves
+  grouped by setting over seeds.
 """
 
 from gan_helpers.plots.evaluation import (
@@ -17,6 +18,7 @@ from gan_helpers.plots.evaluation import (
     plot_distance_histograms,
     plot_fid_calibration,
     plot_fid_curves,
+    plot_grouped_curves,
     plot_nearest_neighbours,
     plot_quality_history,
 )
@@ -69,6 +71,7 @@ __all__ = [
     "plot_gan_1d",
     "plot_gan_1d_snapshots",
     "plot_generator_gradients",
+    "plot_grouped_curves",
     "plot_metric_comparison",
     "plot_mistake_gallery",
     "plot_mode_histogram",

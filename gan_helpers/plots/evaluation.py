@@ -7,6 +7,7 @@ nearest neighbours in the training set with their distances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -23,6 +24,7 @@ __all__ = [
     "plot_distance_histograms",
     "plot_fid_calibration",
     "plot_fid_curves",
+    "plot_grouped_curves",
     "plot_nearest_neighbours",
     "plot_quality_history",
 ]
@@ -76,6 +78,33 @@ def plot_fid_curves(curves: dict[str, metrics.FIDCurve], title: str | None = Non
         ax.errorbar(curve.sizes, curve.mean, yerr=curve.std, marker="o", capsize=3, label=name)
     ax.set(xscale="log", yscale="log", xlabel="samples n (per set)", ylabel="FID", title=title or "FID against n")
     ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_grouped_curves(
+    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    log_y: bool = False,
+    ylim: tuple[float, float] | None = None,
+    legend_loc: str = "best",
+) -> Figure:
+    """Curves ``(group, xs, ys)``, one colour per group and one line per curve (a seed, say), the legend
+    naming each group once, in the order the groups first appear."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    colours: dict[str, str] = {}
+    for group, xs, ys in curves:
+        first = group not in colours
+        colour = colours.setdefault(group, f"C{len(colours)}")
+        ax.plot(xs, ys, color=colour, lw=1.3, alpha=0.85, label=group if first else None)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if log_y:
+        ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.legend(fontsize=8, loc=legend_loc)
     fig.tight_layout()
     return fig
 
