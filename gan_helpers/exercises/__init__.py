@@ -3,7 +3,8 @@
 Every checker returns a :class:`Feedback`, which prints a verdict ("Correct: ..." or "Not yet: ...") and, when the
 answer is wrong, a hint; the solution itself is never printed. ``objective`` holds notebook 01's checkers, ``toy``
 notebooks 02 and 03, ``images`` notebooks 04 and 05, ``evaluation`` notebooks 06 to 08; ``feedback`` holds
-:class:`Feedback` and the helpers they share.
+:class:`Feedback` and the helpers they share. Open questions have no checker but a model answer a student reveals on
+purpose with :func:`solution` (``solutions``), never printed by default.
 """
 
 from gan_helpers.exercises.evaluation import (
@@ -29,6 +30,7 @@ from gan_helpers.exercises.objective import (
     check_jsd,
     check_optimal_discriminator,
 )
+from gan_helpers.exercises.solutions import ModelAnswer, solution, solution_keys
 from gan_helpers.exercises.toy import (
     check_discriminator_step,
     check_gradient_penalty,
@@ -38,6 +40,7 @@ from gan_helpers.exercises.toy import (
 
 __all__ = [
     "Feedback",
+    "ModelAnswer",
     "check_conv_output_side",
     "check_d_loss",
     "check_dcgan_for_shape",
@@ -58,4 +61,6 @@ __all__ = [
     "check_projection_logit",
     "check_slerp",
     "check_wasserstein_1d",
+    "solution",
+    "solution_keys",
 ]
