@@ -7,7 +7,8 @@ the loop, runs with checkpoints; ``gh.checkpoints`` is its file I/O), ``gh.class
 classifier of the metrics), ``gh.metrics``, ``gh.plots``, ``gh.widgets``, ``gh.exercises``,
 ``gh.applications`` (inpainting, augmentation) and ``gh.acceleration`` (how training uses the device:
 channels_last, bf16 autocast, fused Adam, ``torch.compile``); ``gh.references`` lists every paper the series cites;
-``gh.experiments`` holds what only one notebook needs. Importing has no side effects: nothing is downloaded, created or seeded. The README's
+``gh.experiments`` holds what only one notebook needs. Importing has no side effects: nothing is downloaded,
+created or seeded. The README's
 "Package map" says where each concept lives.
 """
 

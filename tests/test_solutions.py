@@ -92,7 +92,7 @@ def test_a_model_answer_is_shown_as_markdown_and_a_bad_key_says_what_to_do():
     assert keys, "no model answers at all"
     answer = exercises.solution(keys[0])
     assert answer.text and keys[0] in answer._repr_markdown_() and keys[0] in str(answer)
-    with pytest.raises(ValueError, match="look like '02.3'"):
+    with pytest.raises(ValueError, match=r"look like '02\.3'"):
         exercises.solution("2.3")
     with pytest.raises(KeyError, match="answers exist for"):
         exercises.solution("99.1")
@@ -103,7 +103,7 @@ def test_an_answer_filed_under_the_wrong_notebook_is_refused(tmp_path, monkeypat
     monkeypatch.setattr(solutions, "_FOLDER", tmp_path)
     solutions._answers.cache_clear()
     try:
-        with pytest.raises(ValueError, match="belongs in 03.md"):
+        with pytest.raises(ValueError, match=r"belongs in 03\.md"):
             solutions.solution_keys()
     finally:
         solutions._answers.cache_clear()
