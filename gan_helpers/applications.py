@@ -238,18 +238,21 @@ class LabelFidelity(NamedTuple):
     confusion: torch.Tensor  # (K, K) counts: row = asked label, column = classifier's label
 
 
-def label_fidelity(G: nn.Module, classifier: nn.Module, per_class: int = 100, seed: int = 0) -> LabelFidelity:
+def label_fidelity(
+    G: nn.Module, classifier: nn.Module, per_class: int = 100, seed: int = 0, truncation: float | None = None
+) -> LabelFidelity:
     r"""Ask G for ``per_class`` images of each class and classify them.
 
     Per class :math:`k`: :math:`a_k = \frac{1}{n} \sum_i [\hat c(G(z_i, k)) = k]`; overall
     :math:`a = \frac1K \sum_k a_k` (equal numbers per class). ``confusion[k, j]`` counts samples asked
-    as :math:`k` and classified as :math:`j`.
+    as :math:`k` and classified as :math:`j`. ``truncation``: draw :math:`z` from the truncated normal of
+    :func:`gan_helpers.sampling.truncated_noise` with that threshold (None: :math:`\mathcal N(0, I)`).
     """
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     num_classes = G.num_classes
     asked = torch.arange(num_classes).repeat_interleave(per_class)  # (K * n,)
-    predicted = metrics.classify(classifier, sample(G, seed=seed, labels=asked))
+    predicted = metrics.classify(classifier, sample(G, seed=seed, labels=asked, truncation=truncation))
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     confusion.index_put_((asked, predicted), torch.ones_like(asked), accumulate=True)
     per_class_share = confusion.diagonal().double() / per_class
@@ -444,18 +447,24 @@ def likely_labels(classifier: nn.Module, images: torch.Tensor, k: int = 2) -> to
 
 
 def within_class_diversity(
-    G: nn.Module, real_images: torch.Tensor, real_labels: torch.Tensor, per_class: int = 32, seed: int = 0
+    G: nn.Module,
+    real_images: torch.Tensor,
+    real_labels: torch.Tensor,
+    per_class: int = 32,
+    seed: int = 0,
+    truncation: float | None = None,
 ) -> torch.Tensor:
     r"""Per class :math:`k`, the mean pairwise distance of ``per_class`` samples :math:`G(z_i, k)` over that of
     ``per_class`` real digits of class :math:`k` (:func:`gan_helpers.metrics.diversity_ratio`), shape ``(K,)``.
 
     About 1: the samples of a class vary as much as real digits of it; near 0: G ignores its noise
     and draws one digit per class (mode collapse within the class), which label fidelity cannot see.
+    ``truncation``: the samples' noise is :func:`gan_helpers.sampling.truncated_noise` with that threshold.
     """
     real_labels = torch.as_tensor(real_labels)
     ratios = []
     for k in range(G.num_classes):
         real = metrics.as_unit_images(torch.as_tensor(real_images)[real_labels == k][:per_class])
-        fake = sample(G, seed=seed + k, labels=torch.full((per_class,), k))
+        fake = sample(G, seed=seed + k, labels=torch.full((per_class,), k), truncation=truncation)
         ratios.append(metrics.diversity_ratio(fake, real))
     return torch.tensor(ratios, dtype=torch.float64)

@@ -6,6 +6,7 @@ import argparse
 import errno
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 from gan_helpers.cli_settings import (
     DEFAULTS,
+    KEPT,
+    LOCATIONS,
     UsageError,
     check_same_data,
     data_digest,
@@ -21,11 +24,12 @@ from gan_helpers.cli_settings import (
     run_settings,
     saved_settings,
     settle,
+    stored,
 )
 
 PRECISION_CHOICES = ("auto", "fp32", "bf16")  # gan_helpers.acceleration.PRECISIONS, without importing torch here
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "settings_of"]
 
 
 def _add_series_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -136,7 +140,7 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "model",
         choices=("dcgan", "mlp", "cdcgan"),
-        help="dcgan: Radford et al. (2015); mlp: fully connected; cdcgan: conditional DCGAN with a projection D",
+        help="dcgan: Radford et al. (2016); mlp: fully connected; cdcgan: conditional DCGAN with a projection D",
     )
     p.add_argument("--epochs", type=positive_int, help=_with_default("total epochs (a resumed run: its own)", "epochs"))
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/MODEL)")
@@ -512,6 +516,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_series_parser(subparsers)
     _add_train_parser(subparsers)
     return parser
+
+
+def settings_of(command: str) -> dict[str, Any]:
+    """The training settings that typing ``command`` (a new run's ``python -m gan_helpers train ...``) gives: every
+    kept flag and data location, typed or the default, plus ``epochs``, as ``run.settings`` records them.
+
+    A run's record holds the command it was started with and the settings it trained with; when
+    ``settings_of(record["command"])`` equals those settings, the command reproduces the run. Raises ``ValueError``
+    for a command that is not a new training run (another subcommand, or ``--resume``, which takes the run's own).
+    """
+    words = shlex.split(command)
+    prefix = ["python", "-m", "gan_helpers", "train"]
+    if words[: len(prefix)] != prefix:
+        raise ValueError(f"not a training command (it should start with {' '.join(prefix)!r}): {command!r}")
+    args = build_parser().parse_args(words[3:])
+    if args.resume:
+        raise ValueError(f"a --resume takes the run's own settings, so its command does not say them: {command!r}")
+    settle(args, {}, args.out or Path("runs") / args.model)
+    return {name: stored(getattr(args, name)) for name in ("epochs", *KEPT, *LOCATIONS)}
 
 
 def _raised_here(exc: BaseException) -> bool:

@@ -88,12 +88,36 @@ REFERENCES: tuple[Reference, ...] = (
         "https://arxiv.org/abs/1606.03657",
     ),
     _ref(
+        "Dhariwal, Nichol",
+        "P. Dhariwal, A. Nichol",
+        2021,
+        "Diffusion Models Beat GANs on Image Synthesis",
+        "NeurIPS 2021",
+        "https://arxiv.org/abs/2105.05233",
+    ),
+    _ref(
         "Dowson, Landau",
         "D. C. Dowson, B. V. Landau",
         1982,
         "The Fréchet distance between multivariate normal distributions",
         "Journal of Multivariate Analysis 12(3), 1982",
         "https://doi.org/10.1016/0047-259X(82)90077-X",
+    ),
+    _ref(
+        "Esser, Rombach, Ommer",
+        "P. Esser, R. Rombach, B. Ommer",
+        2021,
+        "Taming Transformers for High-Resolution Image Synthesis",
+        "CVPR 2021 (arXiv 2020)",
+        "https://arxiv.org/abs/2012.09841",
+    ),
+    _ref(
+        "Frid-Adar, Diamant, Klang, Amitai, Goldberger, Greenspan",
+        "M. Frid-Adar, I. Diamant, E. Klang, M. Amitai, J. Goldberger, H. Greenspan",
+        2018,
+        "GAN-based Synthetic Medical Image Augmentation for increased CNN Performance in Liver Lesion Classification",
+        "Neurocomputing 321, 2018",
+        "https://arxiv.org/abs/1803.01229",
     ),
     _ref(
         "Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville, Bengio",
@@ -120,6 +144,14 @@ REFERENCES: tuple[Reference, ...] = (
         "https://arxiv.org/abs/1706.08500",
     ),
     _ref(
+        "Ho, Jain, Abbeel",
+        "J. Ho, A. Jain, P. Abbeel",
+        2020,
+        "Denoising Diffusion Probabilistic Models",
+        "NeurIPS 2020",
+        "https://arxiv.org/abs/2006.11239",
+    ),
+    _ref(
         "Ioffe, Szegedy",
         "S. Ioffe, C. Szegedy",
         2015,
@@ -128,12 +160,28 @@ REFERENCES: tuple[Reference, ...] = (
         "https://arxiv.org/abs/1502.03167",
     ),
     _ref(
+        "Isola, Zhu, Zhou, Efros",
+        "P. Isola, J.-Y. Zhu, T. Zhou, A. A. Efros",
+        2017,
+        "Image-to-Image Translation with Conditional Adversarial Networks",
+        "CVPR 2017 (arXiv 2016)",
+        "https://arxiv.org/abs/1611.07004",
+    ),
+    _ref(
         "Karras, Aila, Laine, Lehtinen",
         "T. Karras, T. Aila, S. Laine, J. Lehtinen",
         2018,
         "Progressive Growing of GANs for Improved Quality, Stability, and Variation",
         "ICLR 2018 (arXiv 2017)",
         "https://arxiv.org/abs/1710.10196",
+    ),
+    _ref(
+        "Karras, Laine, Aila",
+        "T. Karras, S. Laine, T. Aila",
+        2019,
+        "A Style-Based Generator Architecture for Generative Adversarial Networks",
+        "CVPR 2019 (arXiv 2018)",
+        "https://arxiv.org/abs/1812.04948",
     ),
     _ref(
         "Karras, Aittala, Hellsten, Laine, Lehtinen, Aila",
@@ -150,6 +198,15 @@ REFERENCES: tuple[Reference, ...] = (
         "Improved Precision and Recall Metric for Assessing Generative Models",
         "NeurIPS 2019",
         "https://arxiv.org/abs/1904.06991",
+    ),
+    _ref(
+        "Ledig, Theis, Huszár, Caballero, Cunningham, Acosta, Aitken, Tejani, Totz, Wang, Shi",
+        "C. Ledig, L. Theis, F. Huszár, J. Caballero, A. Cunningham, A. Acosta, A. Aitken, A. Tejani, J. Totz, "
+        "Z. Wang, W. Shi",
+        2017,
+        "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network",
+        "CVPR 2017 (arXiv 2016)",
+        "https://arxiv.org/abs/1609.04802",
     ),
     _ref(
         "Metz, Poole, Pfau, Sohl-Dickstein",
@@ -190,6 +247,14 @@ REFERENCES: tuple[Reference, ...] = (
         "Reliable Fidelity and Diversity Metrics for Generative Models",
         "ICML 2020",
         "https://arxiv.org/abs/2002.09797",
+    ),
+    _ref(
+        "Odena, Dumoulin, Olah",
+        "A. Odena, V. Dumoulin, C. Olah",
+        2016,
+        "Deconvolution and Checkerboard Artifacts",
+        "Distill 2016",
+        "https://distill.pub/2016/deconv-checkerboard/",
     ),
     _ref(
         "Radford, Metz, Chintala",
@@ -262,6 +327,14 @@ REFERENCES: tuple[Reference, ...] = (
         "Differentiable Augmentation for Data-Efficient GAN Training",
         "NeurIPS 2020",
         "https://arxiv.org/abs/2006.10738",
+    ),
+    _ref(
+        "Zhu, Park, Isola, Efros",
+        "J.-Y. Zhu, T. Park, P. Isola, A. A. Efros",
+        2017,
+        "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks",
+        "ICCV 2017",
+        "https://arxiv.org/abs/1703.10593",
     ),
 )
 

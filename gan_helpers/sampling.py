@@ -8,6 +8,7 @@ A conditional G (one with ``num_classes``) also takes labels: ``sample(G, n, lab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +25,8 @@ __all__ = [
     "sample_labels",
     "sample_noise",
     "to_uint8",
+    "truncated_noise",
+    "truncated_normal_std",
 ]
 
 
@@ -74,6 +77,46 @@ def evaluation_noise(num_samples: int, latent_dim: int, seed: int = 0) -> torch.
     return torch.randn(num_samples, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
+def truncated_noise(
+    n: int, latent_dim: int, threshold: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""Noise from the truncated normal of BigGAN's *truncation trick* (Brock et al. 2019), ``(n, latent_dim)``.
+
+    Each entry is drawn from :math:`\mathcal N(0, 1)` and redrawn until :math:`|z_i| \le a` (``threshold``), so
+    the entries are independent draws of :math:`\mathcal N(0, 1)` conditioned on :math:`[-a, a]`, density
+    :math:`\varphi(z) / (2\Phi(a) - 1)` there, with the standard deviation of :func:`truncated_normal_std`.
+    This is not a scaling of :math:`z`: the entries that were within :math:`a` keep their values. Draws on the
+    CPU from ``generator`` (the global generator if None); a threshold so large that nothing is redrawn gives
+    exactly ``torch.randn(n, latent_dim, generator=generator)``.
+    """
+    if n < 1 or latent_dim < 1:
+        raise ValueError(f"n and latent_dim must be positive, got {n} and {latent_dim}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
+    z = torch.randn(n, latent_dim, generator=generator)  # (n, latent_dim)
+    outside = z.abs() > threshold
+    while outside.any():  # each round redraws only the entries still outside [-a, a]
+        z[outside] = torch.randn(int(outside.sum()), generator=generator)
+        outside = z.abs() > threshold
+    return z
+
+
+def truncated_normal_std(threshold: float) -> float:
+    r"""Standard deviation of :math:`\mathcal N(0, 1)` conditioned on :math:`|z| \le a`, ``a = threshold``:
+
+    .. math:: \sigma_a = \sqrt{1 - \frac{2 a\, \varphi(a)}{2\Phi(a) - 1}},
+
+    with :math:`\varphi, \Phi` the standard normal density and distribution function (the mean is 0 by
+    symmetry). It rises from :math:`a / \sqrt 3` (the uniform's, as :math:`a \to 0`) to 1 (as :math:`a \to \infty`).
+    """
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
+    a = float(threshold)
+    density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(a / math.sqrt(2))  # 2 Phi(a) - 1
+    return math.sqrt(1 - 2 * a * density / mass)
+
+
 def generate(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """``G(z)`` (or ``G(z, labels)``) in :func:`eval_mode`, on G's device; G's mode is restored after."""
     device = model_device(G)
@@ -88,12 +131,15 @@ def sample(
     *,
     labels: torch.Tensor | None = None,
     noise_scale: float = 1.0,
+    truncation: float | None = None,
     batch_size: int = 500,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     r"""``n`` samples of G from :func:`evaluation_noise` seeded by ``seed``, as float images on the CPU.
 
-    :math:`z = s\,\varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`, :math:`s` = ``noise_scale``.
+    :math:`z = s\,\varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`, :math:`s` = ``noise_scale``; with a
+    ``truncation`` threshold :math:`a`, :math:`\varepsilon` is :func:`truncated_noise` instead (each entry redrawn
+    until :math:`|\varepsilon_i| \le a`, from a generator seeded by ``seed``), the truncation trick.
     A conditional G gets ``labels`` ``(n,)`` (then ``n`` may be omitted). Flat outputs ``(B, C*H*W)``
     of a G with an ``image_shape`` are reshaped to ``(B, C, H, W)``. Runs in batches of
     ``batch_size`` in :func:`eval_mode`.
@@ -108,7 +154,10 @@ def sample(
     latent_dim = getattr(G, "latent_dim", None)
     if latent_dim is None:
         raise TypeError("G must have a latent_dim attribute (the size of its noise input)")
-    z_all = evaluation_noise(n, latent_dim, seed) * noise_scale  # (n, latent_dim)
+    if truncation is None:
+        z_all = evaluation_noise(n, latent_dim, seed) * noise_scale  # (n, latent_dim)
+    else:
+        z_all = truncated_noise(n, latent_dim, truncation, torch.Generator().manual_seed(seed)) * noise_scale
     device = model_device(G, device)
     shape = getattr(G, "image_shape", None)
     out = []

@@ -201,25 +201,35 @@ def wire_train_button(
 
 
 def conditional_explorer(G: nn.Module, num_images: int = 16, seed: int = 0) -> ipw.interactive:
-    r"""A digit dropdown and latent sliders for a conditional G: a grid of samples of the chosen class.
+    r"""A digit dropdown and latent controls for a conditional G: a grid of samples of the chosen class.
 
-    "seed" picks the noise vectors :math:`z_i`; "truncation" scales them, :math:`z_i = s\,\varepsilon_i`
-    (small :math:`s`: typical, similar digits; large: varied, odd ones). With "all digits" row
-    :math:`k` shows class :math:`k` for the same :math:`z`, so the style stays and only the label changes.
+    "seed" picks the noise vectors :math:`\varepsilon_i`; "noise scale" multiplies them,
+    :math:`z_i = s\,\varepsilon_i`; "truncation" is BigGAN's truncation trick (Brock et al. 2019): with a
+    threshold :math:`a`, each entry of :math:`\varepsilon_i` with :math:`|\varepsilon_{ij}| > a` is redrawn until it
+    is within :math:`a` (:func:`gan_helpers.sampling.truncated_noise`); "off" draws :math:`\mathcal N(0, I)`. With
+    "all digits" row :math:`k` shows class :math:`k` for the same :math:`z`, so the style stays and only the
+    label changes.
     """
     options = [("all digits", -1)] + [(str(k), k) for k in range(G.num_classes)]
+    thresholds = [("off", 0.0), ("2.0", 2.0), ("1.5", 1.5), ("1.0", 1.0), ("0.5", 0.5), ("0.25", 0.25)]
 
-    def show(digit: int, seed: int, truncation: float) -> None:
+    def show(digit: int, seed: int, noise_scale: float, truncation: float) -> None:
+        cut = truncation or None  # 0.0 stands for "off"
         if digit < 0:
             per_row = 8
             labels = torch.arange(G.num_classes).repeat_interleave(per_row)
             rows = [labels[k * per_row : (k + 1) * per_row] for k in range(G.num_classes)]
-            images = torch.cat([sample(G, seed=seed, labels=y, noise_scale=truncation) for y in rows])
+            images = torch.cat(
+                [sample(G, seed=seed, labels=y, noise_scale=noise_scale, truncation=cut) for y in rows]
+            )
             fig = plots.show_images(images, nrow=per_row, title=f"each row one label, same z (seed {seed})")
         else:
             labels = torch.full((num_images,), digit)
-            images = sample(G, seed=seed, labels=labels, noise_scale=truncation)
-            fig = plots.show_images(images, nrow=8, title=f"digit {digit}, seed {seed}, truncation {truncation:.2f}")
+            images = sample(G, seed=seed, labels=labels, noise_scale=noise_scale, truncation=cut)
+            cut_text = "off" if cut is None else f"{cut:g}"
+            fig = plots.show_images(
+                images, nrow=8, title=f"digit {digit}, seed {seed}, scale {noise_scale:.2f}, truncation {cut_text}"
+            )
         plt.show()
         plt.close(fig)
 
@@ -227,6 +237,7 @@ def conditional_explorer(G: nn.Module, num_images: int = 16, seed: int = 0) -> i
         show,
         digit=ipw.Dropdown(options=options, value=0, description="digit"),
         seed=ipw.IntSlider(value=seed, min=0, max=99, description="seed", continuous_update=False),
-        truncation=_slider(1.0, 0.0, 2.0, 0.1, "truncation"),
+        noise_scale=_slider(1.0, 0.0, 2.0, 0.1, "noise scale"),
+        truncation=ipw.Dropdown(options=thresholds, value=0.0, description="truncation"),
     )
 

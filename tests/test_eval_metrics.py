@@ -244,6 +244,31 @@ def test_precision_checker():
     assert "not written yet" in exercises.check_precision(unwritten).message
 
 
+def test_density_checker_accepts_a_loop_and_names_each_mistake():
+    def radii(real, k, skip_self=True):
+        d = torch.cdist(real, real).sort(dim=1).values
+        return d[:, k] if skip_self else d[:, k - 1]
+
+    def loop(real, fake, k):  # an independent computation: one ball at a time
+        r = radii(real, k)
+        return sum(int(torch.dist(f, x) <= r[i]) for f in fake for i, x in enumerate(real)) / (k * len(fake))
+
+    def precision_instead(real, fake, k):
+        return (torch.cdist(fake, real) <= radii(real, k)[None]).any(dim=1).double().mean()
+
+    def no_division(real, fake, k):
+        return (torch.cdist(fake, real) <= radii(real, k)[None]).sum(dim=1).double().mean()
+
+    def counts_itself(real, fake, k):
+        return (torch.cdist(fake, real) <= radii(real, k, skip_self=False)[None]).sum(dim=1).double().mean() / k
+
+    assert exercises.check_density(loop)
+    for wrong, hint in ((precision_instead, "that is precision"), (no_division, "divide the mean count by k"),
+                        (counts_itself, "own nearest neighbour"), (lambda r, f, k: 0.5, "wrong value")):
+        feedback = exercises.check_density(wrong)
+        assert not feedback and hint in feedback.message, (wrong, feedback)
+
+
 # --- the evaluation plots ---
 
 

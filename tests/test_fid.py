@@ -96,6 +96,37 @@ def test_one_dimensional_case_is_the_wasserstein_2_distance():
     assert monte_carlo == pytest.approx(exact, rel=0.02)
 
 
+def test_one_dimensional_formula_equals_the_quantile_integral():
+    # W2^2 between 1-D laws is the integral over u of (F1^-1(u) - F2^-1(u))^2; Gaussian quantiles are m + s z_u.
+    from scipy import integrate, stats
+
+    for (m1, s1), (m2, s2) in (((0.0, 1.0), (2.0, 3.0)), ((1.5, 0.2), (-1.0, 0.7))):
+
+        def squared_gap(u: float, m1: float = m1, s1: float = s1, m2: float = m2, s2: float = s2) -> float:
+            return (stats.norm.ppf(u, m1, s1) - stats.norm.ppf(u, m2, s2)) ** 2
+
+        integral, _ = integrate.quad(squared_gap, 0, 1)
+        fid = metrics.frechet_distance(np.array([m1]), np.array([[s1**2]]), np.array([m2]), np.array([[s2**2]]))
+        assert fid == pytest.approx(integral, rel=1e-7)
+
+
+def test_the_formula_is_the_cost_of_the_optimal_linear_coupling():
+    # X ~ N(m1, S1), Y = m2 + A (X - m1) with A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2: Y ~ N(m2, S2), and
+    # E||X - Y||^2 (Monte Carlo) equals the closed form, the squared 2-Wasserstein distance (Dowson and Landau 1982).
+    rng = np.random.default_rng(7)
+    d = 4
+    s1, s2 = _random_cov(rng, d), _random_cov(rng, d)
+    m1, m2 = rng.normal(size=d), rng.normal(size=d)
+    root = scipy.linalg.sqrtm(s1).real
+    inv_root = np.linalg.inv(root)
+    a = inv_root @ scipy.linalg.sqrtm(root @ s2 @ root).real @ inv_root
+    np.testing.assert_allclose(a @ s1 @ a.T, s2, atol=1e-10)  # the map pushes N(m1, S1) onto N(m2, S2)
+    x = rng.multivariate_normal(m1, s1, size=400_000)
+    y = m2 + (x - m1) @ a.T
+    cost = np.mean(np.sum((x - y) ** 2, axis=1))
+    assert cost == pytest.approx(metrics.frechet_distance(m1, s1, m2, s2), rel=0.01)
+
+
 def test_bias_with_sample_size_matches_first_order_formula():
     # Two samples of n points of the same standard normal: E[FID] ~ (2d + d(d+1)/2) / n.
     rng = np.random.default_rng(7)

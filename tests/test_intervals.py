@@ -7,6 +7,7 @@ import torch
 from scipy import stats
 
 import gan_helpers as gh
+from gan_helpers.metrics import seed_verdict
 
 
 @pytest.mark.parametrize("p", [0.9, 0.95, 0.975, 0.995])
@@ -60,3 +61,25 @@ def test_interval_refuses_bad_input():
         gh.metrics.mean_interval([1.0, 2.0, float("nan"), 1, 1, 1])
     with pytest.raises(ValueError, match="confidence"):
         gh.metrics.mean_interval([1.0] * 10, confidence=95)
+
+
+def test_seed_verdict_needs_a_gap_larger_than_the_spread_of_the_seeds():
+    # the recorded DCGAN ablation's two seeds (FID, lower is better)
+    assert seed_verdict([105.3, 114.8], [140.5, 137.1], ("lr 5e-4", "base")) == "lr 5e-4 beats base"
+    assert seed_verdict([140.5, 137.1], [105.3, 114.8], ("base", "lr 5e-4")) == "lr 5e-4 beats base"
+    assert seed_verdict([140.9, 167.2], [105.3, 114.8], ("+ DiffAugment", "lr 5e-4")) == "lr 5e-4 beats + DiffAugment"
+    # ranges that do not overlap but a gap (15.3) smaller than the spread (3.4 + 26.3): no verdict
+    verdict = seed_verdict([140.5, 137.1], [140.9, 167.2], ("base", "+ DiffAugment"))
+    assert verdict == "base and + DiffAugment are indistinguishable at this budget"
+    assert "indistinguishable" in seed_verdict([1.0, 2.0], [2.0, 3.0]), "a gap at the edge of the spread"
+    assert seed_verdict([1.0, 2.0], [4.1, 5.0]) == "A beats B"
+    # higher is better (accuracy): the direction flips
+    assert seed_verdict([0.96, 0.97], [0.90, 0.92], lower_is_better=False) == "A beats B"
+    assert seed_verdict([0.96, 0.97], [0.90, 0.92]) == "B beats A"
+
+
+def test_seed_verdict_refuses_single_seeds_and_diverged_runs():
+    with pytest.raises(ValueError, match="at least two seeds"):
+        seed_verdict([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="not finite"):
+        seed_verdict([float("nan"), 1.0], [2.0, 3.0])

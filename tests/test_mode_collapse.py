@@ -142,7 +142,9 @@ def test_mode_figures_have_one_panel_per_snapshot_and_per_run():
         for step in (100, 200, 300)
     ]
     fig = gh.plots.plot_snapshots(snaps, RING, ncols=2)
-    assert len([ax for ax in fig.axes if ax.axison]) == 3
+    panels = [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
+    assert len(panels) == 3
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_label() == "<colorbar>"] == ["D(x) = P(real)"]
     occupancy = gh.plots.plot_mode_occupancy(snaps, RING)
     image = occupancy.axes[0].images[0].get_array()
     assert image.shape == (8, 3)

@@ -99,3 +99,11 @@ def test_find_names_the_known_keys_when_a_key_is_wrong():
     assert references.find("Goodfellow et al. 2014").venue == "NeurIPS 2014"
     with pytest.raises(KeyError, match=r"Goodfellow et al\. 2014"):
         references.find("Yarvis 2016")
+
+
+def test_the_references_published_tutorials_got_wrong_are_right_here():
+    assert references.find("Salimans et al. 2016").title == "Improved Techniques for Training GANs"
+    assert references.find("Chen et al. 2016").title.startswith("InfoGAN")
+    dcgan = references.find("Radford et al. 2016")
+    assert dcgan.surnames == ("Radford", "Metz", "Chintala") and dcgan.venue.startswith("ICLR 2016")
+    assert not [r for r in REFERENCES if "Yarvis" in r.authors], "a paper that does not exist"

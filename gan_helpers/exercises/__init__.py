@@ -8,6 +8,7 @@ purpose with :func:`solution` (``solutions``), never printed by default.
 """
 
 from gan_helpers.exercises.evaluation import (
+    check_density,
     check_fid_diagonal,
     check_kl_from_uniform,
     check_masked_psnr,
@@ -15,6 +16,7 @@ from gan_helpers.exercises.evaluation import (
     check_precision,
     check_projection_logit,
     check_slerp,
+    check_truncated_std,
 )
 from gan_helpers.exercises.feedback import Feedback
 from gan_helpers.exercises.images import (
@@ -34,6 +36,7 @@ from gan_helpers.exercises.solutions import ModelAnswer, solution, solution_keys
 from gan_helpers.exercises.toy import (
     check_discriminator_step,
     check_gradient_penalty,
+    check_ks_statistic,
     check_modes_covered,
     check_wasserstein_1d,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "check_d_loss",
     "check_dcgan_for_shape",
     "check_dcgan_init",
+    "check_density",
     "check_discriminator_step",
     "check_double_sigmoid_floor",
     "check_fid_diagonal",
@@ -53,6 +57,7 @@ __all__ = [
     "check_gradient_penalty",
     "check_jsd",
     "check_kl_from_uniform",
+    "check_ks_statistic",
     "check_masked_psnr",
     "check_modes_covered",
     "check_one_hot_condition",
@@ -60,6 +65,7 @@ __all__ = [
     "check_precision",
     "check_projection_logit",
     "check_slerp",
+    "check_truncated_std",
     "check_wasserstein_1d",
     "solution",
     "solution_keys",

@@ -13,6 +13,7 @@ from gan_helpers import metrics, sampling
 from gan_helpers.exercises.feedback import Feedback, _close, _student_result
 
 __all__ = [
+    "check_density",
     "check_fid_diagonal",
     "check_kl_from_uniform",
     "check_masked_psnr",
@@ -20,6 +21,7 @@ __all__ = [
     "check_precision",
     "check_projection_logit",
     "check_slerp",
+    "check_truncated_std",
 ]
 
 
@@ -120,6 +122,46 @@ def check_precision(fn: Callable[..., Any], seed: int = 0) -> Feedback:
     return Feedback(True, "your precision matches gh.metrics.precision_recall for k = 1 and k = 3.")
 
 
+def check_density(fn: Callable[..., Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(real, fake, k)``: the *density* of Naeem et al. (2020), how many real balls hold each fake
+    point on average, divided by ``k``,
+
+    .. math:: \text{density} = \frac{1}{k M} \sum_{j=1}^{M} \sum_{i=1}^{N}
+              \big[\lVert \phi_{g,j} - \phi_{r,i} \rVert \le r_k(\phi_{r,i})\big],
+
+    with :math:`r_k` the distance to the ``k``-th nearest *other* real point (:func:`gan_helpers.metrics.knn_radii`).
+    Compared with that formula on random 2-D point sets, for k = 1 and k = 3.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for k in (1, 3):
+        real = torch.randn(80, 2, generator=gen, dtype=torch.float64)
+        fake = 0.8 * torch.randn(60, 2, generator=gen, dtype=torch.float64) + 0.7
+        inside = torch.cdist(fake, real) <= metrics.knn_radii(real, k=k).double()[None]  # (M, N)
+        expected = float(inside.sum(dim=1).double().mean()) / k
+        got, problem = _student_result(fn, real.clone(), fake.clone(), k)
+        if problem is not None:
+            return problem
+        if got.numel() != 1:
+            return Feedback(False, f"return one number (the mean count over fake points), got {got.numel()} values.")
+        value = float(got.reshape(()))
+        if abs(value - expected) <= 1e-9:
+            continue
+        if abs(value - float(inside.any(dim=1).double().mean())) <= 1e-9:
+            return Feedback(False, "that is precision (is the point in any ball?): count how many balls hold it.")
+        if k > 1 and abs(value - k * expected) <= 1e-9:
+            return Feedback(False, "divide the mean count by k.")
+        sorted_real = torch.cdist(real, real).sort(dim=1).values
+        with_self = (torch.cdist(fake, real) <= sorted_real[:, k - 1][None]).sum(dim=1).double().mean() / k
+        if abs(value - float(with_self)) <= 1e-9:
+            return Feedback(False, "your radii count each real point as its own nearest neighbour: skip distance 0.")
+        return Feedback(
+            False,
+            "wrong value. Radii as for precision (column k of each sorted row of cdist(real, real)); then, for each "
+            "fake point, the number of real points with cdist(fake, real) <= radius, averaged and divided by k.",
+        )
+    return Feedback(True, "your density matches the formula for k = 1 and k = 3.")
+
+
 # --- Notebook 07: conditional GANs ----------------------------------------------------------------
 
 
@@ -160,6 +202,42 @@ def check_projection_logit(fn: Callable[..., Any], seed: int = 0) -> Feedback:
     if not _close(got, expected.double()):
         return Feedback(False, "wrong values: psi is phi @ w + b; the projection is (V[y] * phi).sum(dim=1).")
     return Feedback(True, "your logit is psi(phi(x)) + <v_y, phi(x)>, the projection discriminator's.")
+
+
+def check_truncated_std(fn: Callable[..., Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(a)``: the standard deviation of :math:`\mathcal N(0, 1)` conditioned on :math:`|z| \le a`,
+
+    .. math:: \sigma_a = \sqrt{1 - \frac{2 a\, \varphi(a)}{2\Phi(a) - 1}},
+
+    against :func:`gan_helpers.sampling.truncated_normal_std` at :math:`a = 0.5, 1, 2` and at one threshold drawn
+    from ``seed``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    thresholds = (0.5, 1.0, 2.0, float(0.3 + 2.5 * torch.rand((), generator=gen)))
+    for a in thresholds:
+        expected = sampling.truncated_normal_std(a)
+        got, problem = _student_result(fn, a)
+        if problem is not None:
+            return problem
+        if got.numel() != 1:
+            return Feedback(False, f"return one number for one threshold, got {got.numel()} values.")
+        value = float(got.reshape(()))
+        if math.isclose(value, expected, rel_tol=1e-6):
+            continue
+        density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        mass = math.erf(a / math.sqrt(2))
+        if math.isclose(value, expected**2, rel_tol=1e-6):
+            return Feedback(False, "that is the variance: take its square root.")
+        if math.isclose(value, math.sqrt(max(0.0, 1 - a * density / mass)), rel_tol=1e-6):
+            return Feedback(False, "both tails are cut: the boundary term counts a * phi(a) twice, once at -a and "
+                            "once at +a (2 * a * phi(a) over 2 * Phi(a) - 1).")
+        if math.isclose(value, 1.0, rel_tol=1e-6) or math.isclose(value, a / math.sqrt(3), rel_tol=1e-6):
+            return Feedback(False, f"at a = {a:g} the answer lies strictly between a / sqrt(3) (a uniform on [-a, a]) "
+                            "and 1 (the untruncated normal).")
+        return Feedback(False, f"wrong at a = {a:g}: E[z^2 | |z| <= a] = 1 - 2 a phi(a) / (2 Phi(a) - 1), with phi "
+                        "the normal density and Phi its distribution function (math.erf gives 2 Phi(a) - 1).")
+    return Feedback(True, "your spread matches gh.sampling.truncated_normal_std, so z of BigGAN's truncation "
+                    "trick is narrower than N(0, 1) by exactly this factor.")
 
 
 # --- Notebook 08: applications of GANs ------------------------------------------------------------

@@ -14,6 +14,7 @@ from gan_helpers.sampling import evaluation_noise
 __all__ = [
     "check_discriminator_step",
     "check_gradient_penalty",
+    "check_ks_statistic",
     "check_modes_covered",
     "check_wasserstein_1d",
 ]
@@ -170,6 +171,79 @@ def check_discriminator_step(
         "your discriminator step updates D exactly as the training loop does, and leaves G alone.",
         f"the step is right but the returned loss {loss:.5f} is not D's loss {float(loss_ref):.5f} before the step.",
     )
+
+
+def _ks_cases(seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Pairs of 1-D samples: different sizes, the gap at a point of y, disjoint, identical, unsorted with ties."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(300, generator=gen)
+    return [
+        (x, 0.5 + torch.randn(500, generator=gen)),  # sizes differ
+        (1.0 + torch.randn(200, generator=gen), torch.randn(350, generator=gen)),  # F_y above F_x: a sign matters
+        (torch.rand(40, generator=gen), 5.0 + torch.rand(60, generator=gen)),  # disjoint: KS = 1
+        (x, x.clone()),  # identical: KS = 0
+        (torch.randint(0, 5, (50,), generator=gen).double(), torch.randint(1, 6, (80,), generator=gen).double()),
+    ]
+
+
+def _ks_mistakes(x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, float]]:
+    """The values that the usual mistakes give on ``x``, ``y``, each with its hint."""
+    x, y = x.double(), y.double()
+    xs, ys = torch.sort(x).values, torch.sort(y).values
+    merged = torch.sort(torch.cat([x, y])).values
+
+    def cdf(sample: torch.Tensor, t: torch.Tensor, side: str = "right", size: int | None = None) -> torch.Tensor:
+        return torch.searchsorted(sample, t, side=side).double() / (size or len(sample))
+
+    one_sample = "you evaluated the CDFs at the points of one sample only: the largest gap can sit at a point of the "
+    one_sample += "other; evaluate both at the merged sample torch.cat([x, y])."
+    mixed_sides = 'use the same side for both CDFs: side="right" counts the points <= t in each; mixing sides '
+    mixed_sides += "shifts one CDF at the values both samples share (ties)."
+    gap = [  # (hint, F_x, F_y)
+        (one_sample, cdf(xs, xs), cdf(ys, xs)),
+        (one_sample, cdf(xs, ys), cdf(ys, ys)),
+        (one_sample, cdf(xs, xs, "left"), cdf(ys, xs, "left")),
+        ("torch.searchsorted needs sorted input: sort x and y (torch.sort) first.", cdf(x, merged), cdf(y, merged)),
+        ("divide each count by the size of its own sample (the sizes differ).", cdf(xs, merged, size=len(x)),
+         cdf(ys, merged, size=len(x))),
+        (mixed_sides, cdf(xs, merged), cdf(ys, merged, "left")),
+    ]  # fmt: skip
+    signed = ("take the absolute value of the gap: F_y can lie above F_x.", (cdf(xs, merged) - cdf(ys, merged)).max())
+    return [(hint, float((f_x - f_y).abs().max())) for hint, f_x, f_y in gap] + [(signed[0], float(signed[1]))]
+
+
+def check_ks_statistic(fn: Callable[[torch.Tensor, torch.Tensor], Any], seed: int = 0) -> Feedback:
+    r"""Check ``fn(x, y)``, the two-sample Kolmogorov-Smirnov statistic of 1-D samples ``(n,)`` and ``(m,)``.
+
+    Expected: :math:`\max_j \lvert F_x(t_j) - F_y(t_j)\rvert` over the merged sorted sample :math:`t_j`, with the
+    empirical CDF :math:`F_x(t) = \#\{i : x_i \le t\}/n` (``torch.searchsorted(sorted_x, t, side="right") / n``),
+    compared with :func:`gan_helpers.metrics.ks_statistic`. The cases: samples of different sizes, one whose
+    CDF lies above the other's, disjoint samples (1), identical ones (0), and integer samples with ties. The hint
+    names the usual mistakes: the CDFs at one sample's points only, no absolute value, unsorted samples in
+    ``searchsorted``, one size for both counts, and different ``side`` s for the two CDFs. (With one ``side``
+    for both, "left" gives the same maximum over the merged sample: its values are the "right" ones shifted by
+    one point.)
+    """
+    for x, y in _ks_cases(seed):
+        expected = metrics.ks_statistic(x, y)
+        got, problem = _student_result(fn, x.clone(), y.clone())
+        if problem is not None:
+            return problem
+        if got.numel() != 1:
+            return Feedback(False, f"return one number, got a tensor of shape {tuple(got.shape)}.")
+        value = float(got)
+        if abs(value - expected) <= 1e-6:
+            continue
+        where = f"on samples of sizes {len(x)} and {len(y)}: "
+        for hint, wrong in _ks_mistakes(x, y):
+            if abs(value - wrong) <= 1e-6 and abs(wrong - expected) > 1e-6:
+                return Feedback(False, where + hint)
+        return Feedback(
+            False,
+            where + "wrong value. Sort both samples, evaluate F_x and F_y at every point of the merged sample with "
+            'torch.searchsorted(sorted_sample, t, side="right") / size, and return the largest |F_x - F_y|.',
+        )
+    return _verdict(True, "your KS statistic matches gh.metrics.ks_statistic on every test case.", "")
 
 
 # --- Notebook 03: mode collapse and its remedies ----------------------------------------------------

@@ -4,6 +4,7 @@ snapshots of a run, and the explorer widget. Only notebook 03 uses this module; 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from gan_helpers.training import Callback, History, TrainConfig, train_gan
 
 __all__ = [
     "BATCH_SIZE",
+    "COLLAPSE_DEMO",
     "CONFIG",
     "REMEDIES",
     "ModeExperiment",
@@ -31,9 +33,13 @@ __all__ = [
     "Snapshot2DCallback",
     "best_remedy",
     "build_toy_gan",
+    "compare_with_baseline",
+    "dominant_modes",
     "format_mode_table",
+    "format_seed_values",
     "mode_collapse_explorer",
     "run_mode_experiment",
+    "seed_values",
     "summarise_mode_experiments",
 ]
 
@@ -90,6 +96,12 @@ REMEDIES: dict[str, Remedy] = {
     )
 }
 """The remedies compared in notebook 03, by name; each is one option of the package's models or losses."""
+
+
+COLLAPSE_DEMO: dict[str, Any] = {"hidden": (128, 128), "d_hidden": (128,), "overrides": {"lr": 1e-4}}
+"""Keyword arguments of :func:`run_mode_experiment` for a vanilla run whose G collapses onto one mode
+at a time and moves from mode to mode: G with two hidden layers of 128 units, D with one, both at
+learning rate 1e-4 (notebook 03, section 3)."""
 
 
 @dataclass
@@ -168,13 +180,20 @@ class ModeExperiment:
 
 
 def build_toy_gan(
-    remedy: str, latent_dim: int = 2, hidden: Sequence[int] = (64, 64, 64)
+    remedy: str,
+    latent_dim: int = 2,
+    hidden: Sequence[int] = (64, 64, 64),
+    d_hidden: Sequence[int] | None = None,
 ) -> tuple[nn.Module, nn.Module, TrainConfig]:
-    """G, D (with the remedy's options) and the remedy's :class:`TrainConfig` (without ``steps``) for 2-D data."""
+    """G, D (with the remedy's options) and the remedy's :class:`TrainConfig` (without ``steps``) for 2-D data.
+
+    G has hidden widths ``hidden``, D has ``d_hidden`` (the same as G's unless given).
+    """
     if remedy not in REMEDIES:
         raise ValueError(f"Unknown remedy {remedy!r}; choose one of {list(REMEDIES)}.")
     G = MLPGenerator(latent_dim=latent_dim, data_dim=2, hidden=hidden)
-    D = MLPDiscriminator(data_dim=2, hidden=hidden, **dict(REMEDIES[remedy].d_options))  # a copy: the registry stays
+    d_options = dict(REMEDIES[remedy].d_options)  # a copy: the registry stays
+    D = MLPDiscriminator(data_dim=2, hidden=hidden if d_hidden is None else d_hidden, **d_options)
     return G, D, REMEDIES[remedy].train_config()
 
 
@@ -190,6 +209,9 @@ def run_mode_experiment(
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
     num_threads: int | None = 1,
+    hidden: Sequence[int] = (64, 64, 64),
+    d_hidden: Sequence[int] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> ModeExperiment:
     """Train a 2-D GAN on ``dataset`` with ``remedy`` for ``steps`` G steps from ``seed``, and measure it.
 
@@ -198,10 +220,15 @@ def run_mode_experiment(
     Coverage is measured on ``num_eval`` samples from fixed noise (seeded by ``seed``); a mode
     counts when it holds at least ``min_count`` samples within 3 sigma of its centre.
     ``seconds`` is the training time only. The run uses ``num_threads`` CPU threads
-    (:func:`gan_helpers.runtime.cpu_threads`; one is fastest for these small MLPs).
+    (:func:`gan_helpers.runtime.cpu_threads`; one is fastest for these small MLPs). ``hidden``,
+    ``d_hidden`` (see :func:`build_toy_gan`) and ``overrides`` (fields of :class:`TrainConfig`, applied
+    after the remedy's) change the shared setting, as :data:`COLLAPSE_DEMO` does.
     """
+    nets = (tuple(hidden), None if d_hidden is None else tuple(d_hidden), dict(overrides or {}))
     with runtime.cpu_threads(num_threads):
-        return _run_mode_experiment(dataset, remedy, seed, steps, num_eval, min_count, device, callbacks, progress)
+        return _run_mode_experiment(
+            dataset, remedy, seed, steps, num_eval, min_count, device, callbacks, progress, nets
+        )
 
 
 def _run_mode_experiment(
@@ -214,10 +241,13 @@ def _run_mode_experiment(
     device: torch.device | str,
     callbacks: Sequence[Callback],
     progress: bool,
+    nets: tuple[tuple[int, ...], tuple[int, ...] | None, dict[str, Any]],
 ) -> ModeExperiment:
     mixture = toy_2d(dataset)
     runtime.seed_everything(seed)
-    G, D, config = build_toy_gan(remedy)
+    hidden, d_hidden, overrides = nets
+    G, D, config = build_toy_gan(remedy, hidden=hidden, d_hidden=d_hidden)
+    config = config.replace(**overrides)
     fixed_noise = evaluation_noise(num_eval, G.latent_dim, seed)
     start = time.perf_counter()
     history = train_gan(
@@ -234,6 +264,21 @@ def _run_mode_experiment(
     samples = generate(G, fixed_noise).cpu()
     coverage = metrics.mode_coverage(samples, mixture, min_count=min_count)
     return ModeExperiment(dataset, remedy, seed, steps, coverage, wall, samples, history, G, D)
+
+
+def dominant_modes(snapshots: Sequence[Snapshot2D], mixture: GaussianMixture) -> list[tuple[int, int, float]]:
+    """For each snapshot: its step, the mode nearest to most of its samples, and that mode's share of them.
+
+    Every sample counts for its nearest centre however far it is (as in
+    :func:`gan_helpers.plots.plot_mode_occupancy`). A share near 1 is collapse onto one mode; a
+    dominant mode that changes from snapshot to snapshot while the share stays near 1 is mode hopping.
+    """
+    out = []
+    for snap in snapshots:
+        nearest = metrics.assign_to_modes(snap.samples, mixture.centres, mixture.stds, num_sigmas=math.inf)
+        share = torch.bincount(nearest, minlength=mixture.num_modes).double() / len(nearest)  # (K,)
+        out.append((snap.step, int(share.argmax()), float(share.max())))
+    return out
 
 
 def summarise_mode_experiments(runs: Sequence[ModeExperiment]) -> list[dict[str, Any]]:
@@ -278,6 +323,57 @@ def format_mode_table(rows: Sequence[dict[str, Any]]) -> str:
         hq = f"{r['hq_mean']:.1%} [{r['hq_min']:.1%}, {r['hq_max']:.1%}]"
         lines.append(f"{r['dataset']:<6}{r['remedy']:<17}{modes:<22}{every:<11}{hq:<26}{r['seconds']:>8.1f}s")
     return "\n".join(lines)
+
+
+def seed_values(runs: Sequence[ModeExperiment], dataset: str) -> dict[str, dict[str, list[float]]]:
+    """Per remedy on ``dataset``, one value per seed (in run order) of each measure.
+
+    Keys of each entry: ``seed``, ``modes`` (modes covered), ``high_quality`` (share of samples
+    within 3 sigma of a centre) and ``emptiest`` (high-quality samples in the emptiest mode; a run
+    covers every mode at threshold m exactly when ``emptiest >= m``).
+    """
+    values: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        if run.dataset != dataset:
+            continue
+        entry = values.setdefault(run.remedy, {"seed": [], "modes": [], "high_quality": [], "emptiest": []})
+        entry["seed"].append(run.seed)
+        entry["modes"].append(run.coverage.covered)
+        entry["high_quality"].append(run.coverage.high_quality)
+        entry["emptiest"].append(int(run.coverage.counts.min()))
+    if not values:
+        raise ValueError(f"no runs on data set {dataset!r}")
+    return values
+
+
+def format_seed_values(runs: Sequence[ModeExperiment], dataset: str) -> str:
+    """A plain-text table of :func:`seed_values`: every seed's modes covered, high-quality share and emptiest mode."""
+    values = seed_values(runs, dataset)
+    seeds = next(iter(values.values()))["seed"]
+    lines = [f"{'remedy':<17}{'measure':<14}" + "".join(f"{'seed ' + str(s):>9}" for s in seeds)]
+    for remedy, v in values.items():
+        lines.append(f"{remedy:<17}{'modes':<14}" + "".join(f"{m:>9}" for m in v["modes"]))
+        lines.append(f"{'':<17}{'high quality':<14}" + "".join(f"{h:>9.1%}" for h in v["high_quality"]))
+        lines.append(f"{'':<17}{'emptiest mode':<14}" + "".join(f"{e:>9}" for e in v["emptiest"]))
+    return "\n".join(lines)
+
+
+def compare_with_baseline(
+    runs: Sequence[ModeExperiment], dataset: str, measure: str, baseline: str = "vanilla"
+) -> dict[str, str]:
+    """For each remedy, :func:`gan_helpers.metrics.seed_verdict` against ``baseline`` on ``measure`` (higher is better).
+
+    ``measure`` is a key of :func:`seed_values` (``"high_quality"``, ``"emptiest"``, ``"modes"``). A
+    remedy beats the baseline only when the gap between the means over seeds exceeds the sum of the
+    two ranges; otherwise the verdict says they are indistinguishable at this budget.
+    """
+    values = seed_values(runs, dataset)
+    base = values[baseline][measure]
+    return {
+        remedy: metrics.seed_verdict(v[measure], base, names=(remedy, baseline), lower_is_better=False)
+        for remedy, v in values.items()
+        if remedy != baseline
+    }
 
 
 def best_remedy(rows: Sequence[dict[str, Any]], dataset: str) -> dict[str, Any]:

@@ -26,10 +26,13 @@ __all__ = [
     "CONFIG",
     "TARGETS_1D",
     "DistanceCallback",
+    "GeneratorMoveCallback",
     "Run1D",
     "Snapshot1D",
     "Snapshot1DCallback",
     "build_gan_1d",
+    "describe_seeds",
+    "describe_steps",
     "log_spaced_steps",
     "noise_quantiles",
     "optimizers_1d",
@@ -75,6 +78,33 @@ class DistanceCallback(Callback):
     def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
         if step % self.every == 0:
             self.log(step, history, G)
+
+
+class GeneratorMoveCallback(Callback):
+    r"""A callback that logs ``g_move``, how far G's parameters :math:`\theta` moved per step since the last log point.
+
+    At log steps :math:`s < t`: ``g_move`` :math:`= \lVert \theta_t - \theta_s \rVert_2 / (t - s)`, the net
+    displacement per step (at most the mean length of the single steps, equal to it when they all point the same
+    way). For plain SGD one step is :math:`\eta\, \lVert g \rVert`, so with ``log_every=1`` ``g_move`` equals
+    the learning rate times the logged ``grad_norm_g``. :meth:`start` records where G begins (step 0).
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[int, torch.Tensor] | None = None
+
+    @staticmethod
+    def _flat(G: nn.Module) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1).double().cpu() for p in G.parameters()])
+
+    def start(self, G: nn.Module, step: int = 0) -> None:
+        """Remember G's parameters at ``step`` (call it before training)."""
+        self._last = (step, self._flat(G))
+
+    def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
+        now = self._flat(G)
+        if self._last is not None and step > self._last[0]:
+            history.log(step, g_move=float((now - self._last[1]).norm()) / (step - self._last[0]))
+        self._last = (step, now)
 
 
 @dataclass(frozen=True)
@@ -222,6 +252,35 @@ class Run1D:
         )
 
 
+def describe_seeds(label: str, runs: Sequence[Run1D], goal: float | None = None) -> str:
+    """One line for one setting over several seeds: each run's final W1 and W1's maximum over its second half,
+    in the order of ``runs``, and with ``goal`` how many runs ended below it."""
+    finals = [run.history["w1"][-1] for run in runs]
+    maxima = [run.history["w1"][len(run.history["w1"]) // 2 :].max() for run in runs]
+    line = (
+        f"{label:>20}  final W1 {' '.join(f'{v:6.3f}' for v in finals)} | "
+        f"2nd-half max {' '.join(f'{v:6.3f}' for v in maxima)}"
+    )
+    if goal is not None:
+        line += f" | below {goal:g}: {sum(v < goal for v in finals)} of {len(runs)}"
+    return line
+
+
+def describe_steps(label: str, runs: Sequence[Run1D]) -> str:
+    """Two lines for one setting over several seeds: G's gradient norm, then G's parameter move per step
+    (``g_move``), each over the first logged interval and as the median over the run, per run.
+
+    The runs must have been trained with ``grad_norms=True, moves=True``.
+    """
+
+    def per_run(name: str) -> str:
+        first = " ".join(f"{run.history[name][0]:.1e}" for run in runs)
+        median = " ".join(f"{np.median(run.history[name]):.1e}" for run in runs)
+        return f"first interval {first} | median {median}"
+
+    return f"{label:>20}  gradient norm: {per_run('grad_norm_g')}\n{'':>20}  move per step: {per_run('g_move')}"
+
+
 def train_gan_1d(
     target: GaussianMixture,
     config: TrainConfig,
@@ -237,6 +296,7 @@ def train_gan_1d(
     x_range: tuple[float, float] | None = None,
     callbacks: Sequence[Callback] = (),
     grad_norms: bool = False,
+    moves: bool = False,
     num_threads: int | None = 1,
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
@@ -246,7 +306,9 @@ def train_gan_1d(
     ``w1`` and ``ks`` to ``num_eval`` target samples are logged at step 0 and every
     ``eval_every`` steps (:class:`DistanceCallback`); with ``snapshot_every``, snapshots on
     ``x_range`` (default: the target's mean +- 5 std) are kept. ``models`` are deep-copied, so one
-    starting point can be trained several ways. The whole run is fixed by ``seed``. It runs on
+    starting point can be trained several ways. With ``grad_norms`` the history has G's and D's gradient
+    norms, with ``moves`` G's parameter change per step, ``g_move`` (:class:`GeneratorMoveCallback`). The whole
+    run is fixed by ``seed``. It runs on
     ``num_threads`` CPU threads (``None``: unchanged): models this small gain nothing from more, and
     on a busy machine extra threads mostly wait for each other.
     """
@@ -264,6 +326,9 @@ def train_gan_1d(
         low, high = x_range or (mean - 5 * std, mean + 5 * std)
         recorder = Snapshot1DCallback(torch.linspace(low, high, 300), every=snapshot_every)
         recorder.record(0, G, D)
+    mover = GeneratorMoveCallback() if moves else None
+    if mover:
+        mover.start(G)
     start = time.perf_counter()
     with runtime.cpu_threads(num_threads):
         train_gan(
@@ -273,7 +338,7 @@ def train_gan_1d(
             config,
             optimizers=optimizers_1d(G, D, config, g_optimizer),
             history=history,
-            callbacks=[distance, *([recorder] if recorder else []), *callbacks],
+            callbacks=[distance, *([recorder] if recorder else []), *([mover] if mover else []), *callbacks],
             grad_norms=grad_norms,
             progress=progress,
         )

@@ -6,7 +6,8 @@ distances, the GAN objective, KL and JSD of known 1-D densities, mode coverage o
 reports, the four scores of a shipped generator), :mod:`gan_helpers.metrics.calibration` (the real floor
 of FID and what corruptions do to it), :mod:`gan_helpers.metrics.coverage` (nearest neighbours, k-NN
 precision and recall, sample diversity) and :mod:`gan_helpers.metrics.intervals` (confidence intervals of a
-mean, of paired differences above all). G's samples come from :func:`gan_helpers.sampling.sample`.
+mean, of paired differences above all); :mod:`gan_helpers.metrics.lipschitz` (spectral norms by power
+iteration, Lipschitz bounds of a critic). G's samples come from :func:`gan_helpers.sampling.sample`.
 """
 
 from gan_helpers.metrics.calibration import (
@@ -49,23 +50,40 @@ from gan_helpers.metrics.images import (
     score_generator,
     score_samples,
 )
-from gan_helpers.metrics.intervals import MeanInterval, mean_interval, paired_difference, student_t_quantile
+from gan_helpers.metrics.intervals import (
+    MeanInterval,
+    mean_interval,
+    paired_difference,
+    seed_verdict,
+    student_t_quantile,
+)
+from gan_helpers.metrics.lipschitz import (
+    empirical_lipschitz,
+    layer_spectral_norms,
+    lipschitz_upper_bound,
+    max_gradient_norm,
+    power_iteration,
+)
 from gan_helpers.metrics.toy import (
     ModeCoverage,
+    ObjectiveGradients,
     as_samples_1d,
     assign_to_modes,
     density_grid,
     gaussian_kde_1d,
+    generator_loss_numeric,
     high_quality_fraction,
     integrate,
     jsd_monte_carlo,
     jsd_numeric,
+    kde_mixture_1d,
     kl_gaussians,
     kl_numeric,
     ks_statistic,
     mass_near_modes,
     mode_coverage,
     modes_covered,
+    objective_gradients,
     optimal_discriminator,
     optimal_discriminator_logit,
     samples_per_mode,
@@ -82,6 +100,7 @@ __all__ = [
     "MeanInterval",
     "ModeCoverage",
     "Neighbours",
+    "ObjectiveGradients",
     "PrecisionRecall",
     "SampleScores",
     "as_samples_1d",
@@ -95,6 +114,7 @@ __all__ = [
     "confident_share",
     "density_grid",
     "diversity_ratio",
+    "empirical_lipschitz",
     "evaluate_generator",
     "evaluate_samples",
     "extract_features",
@@ -105,30 +125,38 @@ __all__ = [
     "frechet_distance",
     "gaussian_kde_1d",
     "gaussian_noise",
+    "generator_loss_numeric",
     "high_quality_fraction",
     "inception_score",
     "integrate",
     "jsd_monte_carlo",
     "jsd_numeric",
+    "kde_mixture_1d",
     "kl_gaussians",
     "kl_numeric",
     "knn_radii",
     "ks_statistic",
+    "layer_spectral_norms",
+    "lipschitz_upper_bound",
     "mass_near_modes",
+    "max_gradient_norm",
     "mean_interval",
     "mean_pairwise_distance",
     "mode_coverage",
     "modes_covered",
     "nearest_neighbours",
+    "objective_gradients",
     "optimal_discriminator",
     "optimal_discriminator_logit",
     "paired_difference",
+    "power_iteration",
     "precision_recall",
     "real_floor",
     "real_halves",
     "samples_per_mode",
     "score_generator",
     "score_samples",
+    "seed_verdict",
     "student_t_quantile",
     "value_function_numeric",
     "wasserstein_1d",

@@ -11,6 +11,10 @@ covers the true mean difference with probability :math:`1 - \alpha` when the :ma
 independent and roughly normal (for :math:`n \gtrsim 30` the central limit theorem makes the second
 condition mild). An interval that excludes 0 is the evidence that "A beats B"; one that straddles 0
 says the measurement cannot tell.
+
+With the two to five seeds a training run affords, an interval is too wide to be useful, and the series
+uses the plainer rule of :func:`seed_verdict`: "A beats B" only when the gap between the means exceeds the
+spread of the seeds; otherwise they are indistinguishable at this budget.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["MeanInterval", "mean_interval", "paired_difference", "student_t_quantile"]
+__all__ = ["MeanInterval", "mean_interval", "paired_difference", "seed_verdict", "student_t_quantile"]
 
 
 def student_t_quantile(p: float, dof: int) -> float:
@@ -94,3 +98,29 @@ def paired_difference(
     if a.shape != b.shape:
         raise ValueError(f"paired scores need one value per item in both: got {len(a)} and {len(b)} values")
     return mean_interval(a - b, confidence)
+
+
+def seed_verdict(
+    a: Sequence[float], b: Sequence[float], names: tuple[str, str] = ("A", "B"), lower_is_better: bool = True
+) -> str:
+    r"""The series' rule for a comparison over seeds: one method beats the other only when the gap between the
+    two means exceeds the spread of the seeds, taken as the sum of the two ranges,
+
+    .. math:: |\bar a - \bar b| > (\max_i a_i - \min_i a_i) + (\max_j b_j - \min_j b_j).
+
+    With two seeds per method this asks for a gap of about two standard deviations of the difference of the means
+    (the range of two draws is about 1.13 sigma), so a gap at the edge of the spread decides nothing. Each method
+    needs at least two seeds: a single seed has no spread to compare with. Returns "A beats B", "B beats A" or
+    "A and B are indistinguishable at this budget".
+    """
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"need at least two seeds per method to see their spread, got {len(a)} and {len(b)}")
+    if not all(math.isfinite(v) for v in a + b):
+        raise ValueError("a seed's value is not finite (NaN or inf): a diverged run is a result to report, not average")
+    gap = sum(a) / len(a) - sum(b) / len(b)
+    spread = (max(a) - min(a)) + (max(b) - min(b))
+    if abs(gap) <= spread:
+        return f"{names[0]} and {names[1]} are indistinguishable at this budget"
+    a_better = gap < 0 if lower_is_better else gap > 0
+    return f"{names[0]} beats {names[1]}" if a_better else f"{names[1]} beats {names[0]}"

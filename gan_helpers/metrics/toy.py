@@ -20,20 +20,24 @@ from gan_helpers.data.toy import GaussianMixture
 
 __all__ = [
     "ModeCoverage",
+    "ObjectiveGradients",
     "as_samples_1d",
     "assign_to_modes",
     "density_grid",
     "gaussian_kde_1d",
+    "generator_loss_numeric",
     "high_quality_fraction",
     "integrate",
     "jsd_monte_carlo",
     "jsd_numeric",
+    "kde_mixture_1d",
     "kl_gaussians",
     "kl_numeric",
     "ks_statistic",
     "mass_near_modes",
     "mode_coverage",
     "modes_covered",
+    "objective_gradients",
     "optimal_discriminator",
     "optimal_discriminator_logit",
     "samples_per_mode",
@@ -121,13 +125,35 @@ def gaussian_kde_1d(
     """
     x = as_samples_1d(samples, "samples")
     t = as_samples_1d(grid, "grid")
+    bandwidth = _kde_bandwidth(x, bandwidth)
+    u = (t[:, None] - x[None, :]) / bandwidth  # (grid, n)
+    return np.exp(-0.5 * u**2).sum(axis=1) / (x.size * bandwidth * math.sqrt(2 * math.pi))
+
+
+def _kde_bandwidth(x: np.ndarray, bandwidth: float | None) -> float:
+    r"""``bandwidth`` if given (must be positive), else Scott's :math:`\hat\sigma n^{-1/5}` (:math:`10^{-3}` if 0)."""
     if bandwidth is None:
         spread = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
         bandwidth = spread * x.size ** (-0.2) if spread > 0 else 1e-3
     if not bandwidth > 0:
         raise ValueError(f"bandwidth must be positive, got {bandwidth}")
-    u = (t[:, None] - x[None, :]) / bandwidth  # (grid, n)
-    return np.exp(-0.5 * u**2).sum(axis=1) / (x.size * bandwidth * math.sqrt(2 * math.pi))
+    return float(bandwidth)
+
+
+def kde_mixture_1d(
+    samples: np.ndarray | torch.Tensor | Sequence[float], bandwidth: float | None = None
+) -> GaussianMixture:
+    r"""The kernel density estimate of :func:`gaussian_kde_1d` as a :class:`GaussianMixture` (float64).
+
+    :math:`\hat p = \frac1n\sum_i \mathcal N(x_i, h^2)` is a mixture of n Gaussians with equal weights
+    :math:`1/n`, centres at the samples and one standard deviation :math:`h` (the same bandwidth rule), so
+    :func:`optimal_discriminator` can take a generator's samples: :math:`D^* = p_{data}/(p_{data} + \hat p_g)`.
+    """
+    x = as_samples_1d(samples, "samples")
+    h = _kde_bandwidth(x, bandwidth)
+    centres = torch.as_tensor(x, dtype=torch.float64)[:, None]  # (n, 1)
+    return GaussianMixture(centres, torch.full((x.size,), h, dtype=torch.float64),
+                           torch.full((x.size,), 1.0 / x.size, dtype=torch.float64))  # fmt: skip
 
 
 def mass_near_modes(
@@ -310,6 +336,103 @@ def jsd_monte_carlo(
     estimate = 0.5 * (terms[0].mean() + terms[1].mean())
     std_error = 0.5 * torch.sqrt((terms[0].var() + terms[1].var()) / num_samples)
     return float(estimate), float(std_error)
+
+
+def generator_loss_numeric(
+    p_data: GaussianMixture,
+    p_g: GaussianMixture,
+    kind: str = "nonsaturating",
+    logit_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    grid: torch.Tensor | None = None,
+) -> float:
+    r"""G's expected loss against a discriminator, by quadrature over :math:`x \sim p_g`.
+
+    ``kind="nonsaturating"`` gives :math:`\mathbb{E}_{x\sim p_g}[-\log D(x)]`, ``"saturating"`` gives
+    :math:`\mathbb{E}_{x\sim p_g}[\log(1 - D(x))]` (the conventions of :func:`gan_helpers.losses.g_loss`). D is
+    given by its logit function, as in :func:`value_function_numeric`; ``None`` means :math:`D^*`. At :math:`D^*`,
+    with :math:`m = \tfrac12(p_{data} + p_g)` and :math:`-\log D^* = \log(2m/p_{data})`,
+
+    .. math:: \mathbb{E}_{p_g}[-\log D^*] = \log 2 + \mathrm{KL}(p_g\,\|\,p_{data}) - \mathrm{KL}(p_g\,\|\,m)
+              = \mathrm{KL}(p_g\,\|\,p_{data}) - 2\,\mathrm{JSD}(p_{data}\,\|\,p_g) + \log 4
+                + \mathbb{E}_{p_{data}}[\log D^*],
+
+    and :math:`\mathbb{E}_{p_g}[\log(1 - D^*)] = \mathrm{KL}(p_g\,\|\,m) - \log 2`.
+    """
+    _check_1d(p_data=p_data, p_g=p_g)
+    if kind not in ("nonsaturating", "saturating"):
+        raise ValueError(f"Unknown generator loss {kind!r}; choose 'nonsaturating' or 'saturating'.")
+    grid = density_grid(p_data, p_g) if grid is None else torch.as_tensor(grid, dtype=torch.float64)
+    if logit_fn is None:
+        logits = optimal_discriminator_logit(p_data, p_g, grid)
+    else:
+        logits = torch.as_tensor(logit_fn(grid), dtype=torch.float64).reshape(-1)
+    per_point = (
+        torch.nn.functional.softplus(-logits)  # -log D
+        if kind == "nonsaturating"
+        else -torch.nn.functional.softplus(logits)  # log(1 - D)
+    )
+    return integrate(_mixture_float64(p_g).pdf(grid) * per_point, grid)
+
+
+@dataclass(frozen=True)
+class ObjectiveGradients:
+    r"""Gradients with respect to :math:`\theta = (\mu_g, \sigma_g)` of a Gaussian :math:`p_g = \mathcal N(\mu_g,
+    \sigma_g^2)`, at :math:`\theta_0`, each a pair :math:`(\partial/\partial\mu_g, \partial/\partial\sigma_g)`.
+
+    ``nonsaturating`` and ``saturating`` are G's two losses with D *held fixed* at :math:`D^*_{\theta_0}` (as in
+    one G step); ``kl_minus_2jsd`` is :math:`\mathrm{KL}(p_g\,\|\,p_{data}) - 2\,\mathrm{JSD}(p_{data}\,\|\,p_g)`
+    and ``two_jsd`` is :math:`2\,\mathrm{JSD}(p_{data}\,\|\,p_g)`, both as functions of :math:`\theta`.
+    """
+
+    nonsaturating: tuple[float, float]
+    saturating: tuple[float, float]
+    kl_minus_2jsd: tuple[float, float]
+    two_jsd: tuple[float, float]
+
+
+def objective_gradients(
+    p_data: GaussianMixture, mean_g: float, std_g: float, grid: torch.Tensor | None = None
+) -> ObjectiveGradients:
+    r"""What G's losses follow at the optimal D: autograd through quadratures, for a Gaussian :math:`p_g`.
+
+    With D frozen at :math:`D_0 = D^*_{\theta_0}`, Arjovsky and Bottou (2017, Theorem 2.5) show
+
+    .. math:: \nabla_\theta\,\mathbb{E}_{p_{g_\theta}}[-\log D_0] = \nabla_\theta\big[\mathrm{KL}(p_{g_\theta}\,\|\,
+              p_{data}) - 2\,\mathrm{JSD}(p_{data}\,\|\,p_{g_\theta})\big], \qquad
+              \nabla_\theta\,\mathbb{E}_{p_{g_\theta}}[\log(1 - D_0)] = \nabla_\theta\,
+              2\,\mathrm{JSD}(p_{data}\,\|\,p_{g_\theta}),
+
+    at :math:`\theta = \theta_0`: the second because :math:`D^*` maximises V (the change of :math:`D^*` with
+    :math:`\theta` does not enter to first order), the first because, in addition,
+    :math:`\mathbb{E}_{p_g}[\nabla_\theta \log p_g] = 0` makes :math:`\nabla\mathrm{KL}(p_g\,\|\,p_{data}) =
+    \nabla\mathbb{E}_{p_{g_\theta}}[\log((1 - D_0)/D_0)]`. Each of the four sides is computed here
+    independently, on one grid, so the identities can be checked rather than assumed.
+    """
+    _check_1d(p_data=p_data)
+    if not std_g > 0:
+        raise ValueError(f"std_g must be positive, got {std_g}")
+    start = GaussianMixture(
+        torch.tensor([[mean_g]], dtype=torch.float64), torch.tensor([std_g], dtype=torch.float64), torch.ones(1)
+    )
+    grid = density_grid(p_data, start) if grid is None else torch.as_tensor(grid, dtype=torch.float64)
+    frozen = optimal_discriminator_logit(p_data, start, grid)  # D_0's logits, constants
+    theta = torch.tensor([mean_g, std_g], dtype=torch.float64, requires_grad=True)
+    log_g = -0.5 * ((grid - theta[0]) / theta[1]) ** 2 - torch.log(theta[1]) - 0.5 * math.log(2 * math.pi)  # (n,)
+    log_d = _mixture_float64(p_data).log_prob(grid)
+    log_m = _log_mixture_midpoint(log_d, log_g)
+    jsd = torch.trapezoid(0.5 * log_d.exp() * (log_d - log_m) + 0.5 * log_g.exp() * (log_g - log_m), grid)
+    kl = torch.trapezoid(log_g.exp() * (log_g - log_d), grid)
+    quantities = {
+        "nonsaturating": torch.trapezoid(log_g.exp() * torch.nn.functional.softplus(-frozen), grid),
+        "saturating": torch.trapezoid(log_g.exp() * -torch.nn.functional.softplus(frozen), grid),
+        "kl_minus_2jsd": kl - 2 * jsd,
+        "two_jsd": 2 * jsd,
+    }
+    grads = {}
+    for name, value in quantities.items():
+        (grad,) = torch.autograd.grad(value, theta, retain_graph=True)
+        grads[name] = (float(grad[0]), float(grad[1]))
+    return ObjectiveGradients(**grads)
 
 
 @dataclass(frozen=True)

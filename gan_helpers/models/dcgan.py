@@ -1,4 +1,4 @@
-"""DCGAN (Radford et al. 2015) sized from the image shape, and the conditional DCGAN (Mirza and Osindero
+"""DCGAN (Radford et al. 2016) sized from the image shape, and the conditional DCGAN (Mirza and Osindero
 2014) with a projection discriminator (Miyato and Koyama 2018)."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def dcgan_plan(image_shape: Sequence[int]) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    r"""DCGAN's G (Radford et al. 2015), sized from ``image_shape``: ``(B, latent_dim)`` noise to ``(B, C, H, W)``.
+    r"""DCGAN's G (Radford et al. 2016), sized from ``image_shape``: ``(B, latent_dim)`` noise to ``(B, C, H, W)``.
 
     The design rules, each visible below: no pooling and no fully connected hidden layers; a
     transposed convolution turns :math:`z` (as a ``1 x 1`` map) into a ``start x start`` map, then
@@ -128,7 +128,8 @@ class DCGANDiscriminator(nn.Module):
 
 def init_dcgan_weights(model: nn.Module, std: float = 0.02) -> nn.Module:
     r"""DCGAN initialisation, chosen by layer type: convolution and linear weights :math:`\sim N(0, 0.02^2)`,
-    biases 0; batch-norm scales :math:`\sim N(1, 0.02^2)`, shifts 0. Returns ``model``."""
+    biases 0; batch-norm scales :math:`\sim N(1, 0.02^2)` (the PyTorch DCGAN example's convention; the paper
+    draws all weights from :math:`N(0, 0.02^2)`), shifts 0. Returns ``model``."""
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(module.weight, 0.0, std)

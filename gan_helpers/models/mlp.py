@@ -123,7 +123,7 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-# --- Image GANs: the fully connected GAN of Goodfellow et al. (2014) and DCGAN (Radford et al. 2015) ---
+# --- Image GANs: the fully connected GAN of Goodfellow et al. (2014) and DCGAN (Radford et al. 2016) ---
 
 
 def check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:

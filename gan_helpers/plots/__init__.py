@@ -2,16 +2,18 @@
 
 The animations (:func:`animate_samples`, :func:`animate_gan_1d`) return a ``FuncAnimation`` instead, and
 :func:`save_image_grid` writes a PNG. Training never plots: it records histories, snapshots and runs, and
-these functions draw them. The package has four modules, all re-exported here:
+these functions draw them. The package has five modules, all re-exported here:
 
 - :mod:`gan_helpers.plots.objective`: notebook 01, the GAN objective and the optimal discriminator;
 - :mod:`gan_helpers.plots.toy`: the 1-D and 2-D toy-data figures (notebooks 02 and 03), with
   :func:`discriminator_on_mesh`;
 - :mod:`gan_helpers.plots.images`: image grids, training histories, samples over epochs, galleries;
 - :mod:`gan_helpers.plots.evaluation`: classifier training, class coverage, FID, nearest neighbours, curves
-  grouped by setting over seeds.
+  grouped by setting over seeds;
+- :mod:`gan_helpers.plots.axes`: :func:`plain_log_ticks`, plain tick labels on narrow log axes (all of the above).
 """
 
+from gan_helpers.plots.axes import PlainLogFormatter, plain_log_ticks
 from gan_helpers.plots.evaluation import (
     plot_class_coverage,
     plot_classifier_history,
@@ -57,10 +59,12 @@ from gan_helpers.plots.toy import (
 )
 
 __all__ = [
+    "PlainLogFormatter",
     "animate_gan_1d",
     "animate_samples",
     "discriminator_on_mesh",
     "make_grid",
+    "plain_log_ticks",
     "plot_class_coverage",
     "plot_classifier_history",
     "plot_discriminator_fit",

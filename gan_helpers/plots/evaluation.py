@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 
 from gan_helpers import metrics
+from gan_helpers.plots.axes import plain_log_ticks
 from gan_helpers.plots.images import _steps_and_values, make_grid
 
 __all__ = [
@@ -77,6 +78,7 @@ def plot_fid_curves(curves: dict[str, metrics.FIDCurve], title: str | None = Non
     for name, curve in curves.items():
         ax.errorbar(curve.sizes, curve.mean, yerr=curve.std, marker="o", capsize=3, label=name)
     ax.set(xscale="log", yscale="log", xlabel="samples n (per set)", ylabel="FID", title=title or "FID against n")
+    plain_log_ticks(ax, "both")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
@@ -102,6 +104,7 @@ def plot_grouped_curves(
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if log_y:
         ax.set_yscale("log")
+        plain_log_ticks(ax)
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.legend(fontsize=8, loc=legend_loc)
@@ -171,6 +174,7 @@ def plot_quality_history(history: Any, title: str | None = None, reference_fid: 
     if reference_fid is not None:
         ax_fid.axhline(reference_fid, ls="--", c="gray", label=f"reference {reference_fid:.1f}")
     ax_fid.set(xlabel="epoch", ylabel="FID (lower is better)", yscale="log", title="FID")
+    plain_log_ticks(ax_fid)
     ax_fid.legend(fontsize="small")
     ax_cov.plot(epochs, history["classes_covered"], "o-", c="tab:green")
     ax_cov.set(xlabel="epoch", ylabel="classes covered", ylim=(0, 10.5), title="class coverage")
@@ -202,6 +206,7 @@ def plot_fid_calibration(
         ax.axhline(v, color="tab:red", lw=1.2)
         ax.annotate(name, (0.0, v), ha="left", va="bottom", fontsize=8, color="tab:red")
     ax.set_yscale("log")
+    plain_log_ticks(ax)
     ax.set_xlabel("noise σ (pixels in [-1, 1])")
     ax.set_ylabel(f"FID against other real digits (n = {calibration.n:,})")
     ax.set_title("FID of corrupted real digits")

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from gan_helpers.files import atomic_path
+from gan_helpers.plots.axes import plain_log_ticks
 
 __all__ = [
     "animate_samples",
@@ -100,6 +101,7 @@ def plot_training_history(history: Any, title: str | None = None, figsize: tuple
         axes[2].semilogy(*_steps_and_values(history, "grad_norm_d"), label="D")
         axes[2].semilogy(*_steps_and_values(history, "grad_norm_g"), label="G")
         axes[2].set(xlabel="step", ylabel="gradient norm", title="gradient norms")
+        plain_log_ticks(axes[2])
     for ax in axes:
         ax.legend(fontsize="small")
     if title:

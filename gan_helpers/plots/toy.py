@@ -20,6 +20,7 @@ from torch import nn
 
 from gan_helpers import metrics
 from gan_helpers.data.toy import GaussianMixture, toy_2d, toy_extent
+from gan_helpers.plots.axes import plain_log_ticks
 from gan_helpers.plots.images import _evenly_spaced_indices
 from gan_helpers.sampling import eval_mode
 
@@ -55,12 +56,16 @@ def plot_gan_1d(
     ax: Axes | None = None,
     title: str | None = None,
     legend: bool = True,
+    optimal: bool = True,
 ) -> Figure:
     r"""The picture that explains GANs, for one :class:`gan_helpers.experiments.toy_1d.Snapshot1D`.
 
-    Above the x-axis: the data density :math:`p_{data}` (black, dotted), the generator's density
-    :math:`p_g` (green, a Gaussian KDE of the snapshot's samples) and :math:`D(x) = \sigma(\ell(x))`
-    (blue, dashed). Below: a z-axis and one line from each noise quantile :math:`z_k` to
+    Above the x-axis, on one shared y-axis: the data density :math:`p_{data}` (black, dotted), the
+    generator's density :math:`p_g` (green, a Gaussian KDE of the snapshot's samples),
+    :math:`D(x) = \sigma(\ell(x))` (blue, dashed) and, with ``optimal``, the optimal discriminator
+    against that KDE, :math:`D^*(x) = p_{data}(x) / (p_{data}(x) + \hat p_g(x))` (red, dash-dotted;
+    :func:`gan_helpers.metrics.optimal_discriminator` of :func:`gan_helpers.metrics.kde_mixture_1d`).
+    Below: a z-axis and one line from each noise quantile :math:`z_k` to
     :math:`G(z_k)` on the x-axis; every line carries the same probability, so lines crowd where
     :math:`p_g` is high. The z-axis, from -3 to 3, spans the middle half of the x-axis' width.
     """
@@ -72,6 +77,9 @@ def plot_gan_1d(
     ax.plot(x, _density_1d(target, x), ls=":", color="black", lw=2, label=r"$p_{data}$")
     ax.plot(x, metrics.gaussian_kde_1d(snapshot.samples, x), color="tab:green", lw=1.8, label=r"$p_g$")
     ax.plot(x, snapshot.d_prob, ls="--", color="tab:blue", lw=1.5, label=r"$D(x)$")
+    if optimal:
+        d_star = metrics.optimal_discriminator(target, metrics.kde_mixture_1d(snapshot.samples), torch.as_tensor(x))
+        ax.plot(x, d_star.numpy(), ls="-.", color="tab:red", lw=1.0, label=r"$D^*(x)$ for $p_g$")
     ax.axhline(y_x, color="black", lw=0.8)
     if len(snapshot.z_line):
         ax.axhline(y_z, color="black", lw=0.8)
@@ -84,6 +92,7 @@ def plot_gan_1d(
         ax.text(low, y_z - 0.03, "z", ha="left", va="top", fontsize=9)
     ax.text(low, y_x + 0.02, "x", ha="left", va="bottom", fontsize=9)
     ax.set(xlim=(low, high), ylim=(y_z - 0.12, 1.05), yticks=[0, 0.5, 1])
+    ax.set_ylabel("density and D (one axis)", fontsize=8)
     ax.set_title(title if title is not None else f"step {snapshot.step}", fontsize=10)
     if legend:
         ax.legend(loc="upper left", fontsize="small", frameon=False)
@@ -137,12 +146,25 @@ def plot_distances(history: Any, threshold: float | None = None, title: str | No
         left.axhline(threshold, color="grey", ls="--", lw=0.9, label=f"threshold {threshold:g}")
         left.legend(fontsize="small")
     left.set(xlabel="step", ylabel="W1 to the target", title="1-Wasserstein distance")
+    plain_log_ticks(left)
     right.plot(history.steps("ks"), history["ks"], color="tab:orange")
     right.set(xlabel="step", ylabel="KS statistic", title="Kolmogorov-Smirnov statistic", ylim=(0, 1.02))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+METRIC_LABELS = {
+    "w1": "W1 to the target",
+    "ks": "KS statistic",
+    "grad_norm_g": "G's gradient norm",
+    "grad_norm_d": "D's gradient norm",
+    "g_move": "G's parameter change per step",
+    "loss_d": "D loss",
+    "loss_g": "G loss",
+}
+"""Axis labels for the logged series that :func:`plot_metric_comparison` knows (other names are used as they are)."""
 
 
 def plot_metric_comparison(
@@ -153,11 +175,15 @@ def plot_metric_comparison(
     threshold: float | None = None,
     ax: Axes | None = None,
     title: str | None = None,
+    ylabel: str | None = None,
+    threshold_label: str | None = None,
 ) -> Figure:
     """One logged quantity ``name`` of several runs (``{label: history}``) on one axes.
 
     ``x="step"`` plots against the step; ``x`` may also name another logged series with the same
-    steps (for example a cumulative time).
+    steps (for example a cumulative time). The y-label is ``ylabel``, else :data:`METRIC_LABELS`'
+    entry for ``name``; a ``threshold`` is a dashed line named in the legend (``threshold_label``,
+    default "goal" and its value).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 3.2))
@@ -165,8 +191,10 @@ def plot_metric_comparison(
         xs = history.steps(name) if x == "step" else history[x]
         (ax.semilogy if logy else ax.plot)(xs, history[name], label=label, lw=1.3)
     if threshold is not None:
-        ax.axhline(threshold, color="grey", ls="--", lw=0.9)
-    ax.set(xlabel=x, ylabel=name)
+        label = threshold_label if threshold_label is not None else f"goal {threshold:.3g}"
+        ax.axhline(threshold, color="grey", ls="--", lw=0.9, label=label)
+    ax.set(xlabel=x, ylabel=ylabel if ylabel is not None else METRIC_LABELS.get(name, name))
+    plain_log_ticks(ax)
     if title:
         ax.set_title(title, fontsize=10)
     ax.legend(fontsize="small")
@@ -210,6 +238,7 @@ def plot_run_1d(run: Any, target: GaussianMixture, title: str | None = None) -> 
         plot_samples_1d(run.samples, target, ax=left)
     right.semilogy(run.history.steps("w1"), run.history["w1"], color="tab:purple")
     right.set(xlabel="step", ylabel="W1 to the target", title="1-Wasserstein distance")
+    plain_log_ticks(right)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -334,8 +363,11 @@ def plot_snapshots(
     for ax, snap in zip(axes.flat, snapshots, strict=False):
         covered = int((snap.counts >= min_count).sum())
         title = f"step {snap.step}: {covered}/{mixture.num_modes} modes"
-        plot_toy_2d(snap.samples, mixture, snap.logits, critic=critic, ax=ax, title=title)
+        plot_toy_2d(snap.samples, mixture, snap.logits, critic=critic, ax=ax, title=title, colorbar=critic)
     fig.tight_layout()
+    if not critic:  # every panel shares the scale D(x) in [0, 1]: one colour bar for all
+        scale = plt.cm.ScalarMappable(norm=plt.Normalize(0, 1), cmap="PRGn")
+        fig.colorbar(scale, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01, label="D(x) = P(real)")
     return fig
 
 
