@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from gan_helpers import metrics, sampling
-from gan_helpers.exercises.feedback import Feedback, _close, _student_result
+from gan_helpers.exercises.feedback import Feedback, _close, _student_number, _student_result
 
 __all__ = [
     "check_density",
@@ -42,12 +42,11 @@ def check_fid_diagonal(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         mu1, mu2 = torch.randn(2, 5, generator=gen, dtype=torch.float64)
         var1, var2 = 0.1 + 3 * torch.rand(2, 5, generator=gen, dtype=torch.float64)
         expected = metrics.frechet_distance(mu1, torch.diag(var1), mu2, torch.diag(var2))
-        got, problem = _student_result(fn, mu1.clone(), var1.clone(), mu2.clone(), var2.clone())
+        value, problem = _student_number(
+            fn, mu1.clone(), var1.clone(), mu2.clone(), var2.clone(), what="one number (the sum over dimensions)"
+        )
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number (the sum over dimensions), got {got.numel()} values.")
-        value = float(got.reshape(()))
         if abs(value - expected) <= 1e-8 * max(1.0, expected):
             continue
         if abs(value - float(((mu1 - mu2) ** 2).sum() + ((var1 - var2) ** 2).sum())) <= 1e-8 * max(1.0, expected):
@@ -75,17 +74,15 @@ def check_kl_from_uniform(fn: Callable[..., Any], seed: int = 0) -> Feedback:
     ]
     for labels in cases:
         expected = metrics.class_coverage(labels, num_classes=10).kl_from_uniform
-        got, problem = _student_result(fn, labels.clone(), 10)
+        value, problem = _student_number(fn, labels.clone(), 10)
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number, got {got.numel()} values.")
-        value = float(got.reshape(()))
         if not math.isfinite(value):
             return Feedback(False, "you got NaN or inf: empty classes contribute 0 (0 log 0 = 0), skip them.")
         if abs(value - expected) > 1e-6:
             return Feedback(
-                False, "wrong value. Count each class (torch.bincount with minlength), divide by the number of "
+                False,
+                "wrong value. Count each class (torch.bincount with minlength), divide by the number of "
                 "labels, and sum p * log(K * p) over the classes with p > 0.",
             )
     return Feedback(True, "your KL divergence from uniform matches gh.metrics.class_coverage, empty classes included.")
@@ -102,12 +99,9 @@ def check_precision(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         real = torch.randn(80, 2, generator=gen, dtype=torch.float64)
         fake = 0.8 * torch.randn(60, 2, generator=gen, dtype=torch.float64) + 0.7
         expected = metrics.precision_recall(real, fake, k=k).precision
-        got, problem = _student_result(fn, real.clone(), fake.clone(), k)
+        value, problem = _student_number(fn, real.clone(), fake.clone(), k, what="one number (a share between 0 and 1)")
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number (a share between 0 and 1), got {got.numel()} values.")
-        value = float(got.reshape(()))
         if abs(value - expected) <= 1e-9:
             continue
         sorted_real = torch.cdist(real, real).sort(dim=1).values
@@ -138,12 +132,11 @@ def check_density(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         fake = 0.8 * torch.randn(60, 2, generator=gen, dtype=torch.float64) + 0.7
         inside = torch.cdist(fake, real) <= metrics.knn_radii(real, k=k).double()[None]  # (M, N)
         expected = float(inside.sum(dim=1).double().mean()) / k
-        got, problem = _student_result(fn, real.clone(), fake.clone(), k)
+        value, problem = _student_number(
+            fn, real.clone(), fake.clone(), k, what="one number (the mean count over fake points)"
+        )
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number (the mean count over fake points), got {got.numel()} values.")
-        value = float(got.reshape(()))
         if abs(value - expected) <= 1e-9:
             continue
         if abs(value - float(inside.any(dim=1).double().mean())) <= 1e-9:
@@ -175,11 +168,16 @@ def check_one_hot_condition(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         if problem is not None:
             return problem
         if got.shape != expected.shape:
-            return Feedback(False, f"expected shape {tuple(expected.shape)} (noise, then one column per class), "
-                            f"got {tuple(got.shape)}.")
+            return Feedback(
+                False,
+                f"expected shape {tuple(expected.shape)} (noise, then one column per class), got {tuple(got.shape)}.",
+            )
         if not _close(got, expected.double()):
-            return Feedback(False, "wrong values: keep z as it is in the first columns, then a 1 in column "
-                            "d + y of each row and 0 elsewhere (torch.nn.functional.one_hot, then torch.cat).")
+            return Feedback(
+                False,
+                "wrong values: keep z as it is in the first columns, then a 1 in column "
+                "d + y of each row and 0 elsewhere (torch.nn.functional.one_hot, then torch.cat).",
+            )
     return Feedback(True, "your conditional input is [z, one-hot(y)], as in Mirza and Osindero (2014).")
 
 
@@ -216,12 +214,9 @@ def check_truncated_std(fn: Callable[..., Any], seed: int = 0) -> Feedback:
     thresholds = (0.5, 1.0, 2.0, float(0.3 + 2.5 * torch.rand((), generator=gen)))
     for a in thresholds:
         expected = sampling.truncated_normal_std(a)
-        got, problem = _student_result(fn, a)
+        value, problem = _student_number(fn, a, what="one number for one threshold")
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number for one threshold, got {got.numel()} values.")
-        value = float(got.reshape(()))
         if math.isclose(value, expected, rel_tol=1e-6):
             continue
         density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
@@ -229,15 +224,27 @@ def check_truncated_std(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         if math.isclose(value, expected**2, rel_tol=1e-6):
             return Feedback(False, "that is the variance: take its square root.")
         if math.isclose(value, math.sqrt(max(0.0, 1 - a * density / mass)), rel_tol=1e-6):
-            return Feedback(False, "both tails are cut: the boundary term counts a * phi(a) twice, once at -a and "
-                            "once at +a (2 * a * phi(a) over 2 * Phi(a) - 1).")
+            return Feedback(
+                False,
+                "both tails are cut: the boundary term counts a * phi(a) twice, once at -a and "
+                "once at +a (2 * a * phi(a) over 2 * Phi(a) - 1).",
+            )
         if math.isclose(value, 1.0, rel_tol=1e-6) or math.isclose(value, a / math.sqrt(3), rel_tol=1e-6):
-            return Feedback(False, f"at a = {a:g} the answer lies strictly between a / sqrt(3) (a uniform on [-a, a]) "
-                            "and 1 (the untruncated normal).")
-        return Feedback(False, f"wrong at a = {a:g}: E[z^2 | |z| <= a] = 1 - 2 a phi(a) / (2 Phi(a) - 1), with phi "
-                        "the normal density and Phi its distribution function (math.erf gives 2 Phi(a) - 1).")
-    return Feedback(True, "your spread matches gh.sampling.truncated_normal_std, so z of BigGAN's truncation "
-                    "trick is narrower than N(0, 1) by exactly this factor.")
+            return Feedback(
+                False,
+                f"at a = {a:g} the answer lies strictly between a / sqrt(3) (a uniform on [-a, a]) "
+                "and 1 (the untruncated normal).",
+            )
+        return Feedback(
+            False,
+            f"wrong at a = {a:g}: E[z^2 | |z| <= a] = 1 - 2 a phi(a) / (2 Phi(a) - 1), with phi "
+            "the normal density and Phi its distribution function (math.erf gives 2 Phi(a) - 1).",
+        )
+    return Feedback(
+        True,
+        "your spread matches gh.sampling.truncated_normal_std, so z of BigGAN's truncation "
+        "trick is narrower than N(0, 1) by exactly this factor.",
+    )
 
 
 # --- Notebook 08: applications of GANs ------------------------------------------------------------
@@ -264,8 +271,11 @@ def check_masked_psnr(fn: Callable[..., Any], seed: int = 0) -> Feedback:
     if _close(got, visible_too.double(), atol=1e-4):
         return Feedback(False, "you scored every pixel: average the squared error over the hidden pixels only.")
     if not _close(got, expected.double(), atol=1e-4):
-        return Feedback(False, "wrong values: MSE = sum((1 - m) * (x - x_hat)**2) / sum(1 - m) per image, "
-                        "then 10 * log10(2**2 / MSE) (images in [-1, 1] have range 2).")
+        return Feedback(
+            False,
+            "wrong values: MSE = sum((1 - m) * (x - x_hat)**2) / sum(1 - m) per image, "
+            "then 10 * log10(2**2 / MSE) (images in [-1, 1] have range 2).",
+        )
     return Feedback(True, "your PSNR on the hidden pixels matches gh.applications.psnr.")
 
 
@@ -285,6 +295,9 @@ def check_slerp(fn: Callable[..., Any], seed: int = 0) -> Feedback:
         if not _close(got, path[i]) and _close(got, line[i]):
             return Feedback(False, "that is the straight line (1 - t) z0 + t z1; weight by sin((1 - t) W) / sin W.")
         if not _close(got, path[i]):
-            return Feedback(False, f"wrong at t = {i / 10}: Omega = arccos(z0 . z1 / (|z0| |z1|)), then "
-                            "sin((1 - t) Omega) / sin(Omega) * z0 + sin(t Omega) / sin(Omega) * z1.")
+            return Feedback(
+                False,
+                f"wrong at t = {i / 10}: Omega = arccos(z0 . z1 / (|z0| |z1|)), then "
+                "sin((1 - t) Omega) / sin(Omega) * z0 + sin(t Omega) / sin(Omega) * z1.",
+            )
     return Feedback(True, "your slerp matches gh.sampling.interpolate_latents, ends included.")

@@ -49,6 +49,21 @@ def _student_result(fn: Callable[..., Any], *args: Any) -> tuple[torch.Tensor | 
         return None, Feedback(False, f"return a tensor or a number, not {type(result).__name__}.")
 
 
+def _student_number(
+    fn: Callable[..., Any], *args: Any, what: str = "one number"
+) -> tuple[float | None, Feedback | None]:
+    """Call a student's function that must return one number; return it as a float, or a Feedback saying what failed.
+
+    ``what`` describes the expected number in the hint ("one number (a share between 0 and 1)", say).
+    """
+    got, problem = _student_result(fn, *args)
+    if problem is not None:
+        return None, problem
+    if got.numel() != 1:
+        return None, Feedback(False, f"return {what}, got {got.numel()} values (shape {tuple(got.shape)}).")
+    return float(got.reshape(())), None
+
+
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
     """Same shape, all finite, and equal within the tolerances (no broadcasting of a wrong shape)."""
     return a.shape == b.shape and bool(torch.isfinite(a).all()) and torch.allclose(a, b, rtol=rtol, atol=atol)

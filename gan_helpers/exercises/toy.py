@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from gan_helpers import data, losses, metrics, models
-from gan_helpers.exercises.feedback import Feedback, _close, _student_result, _verdict
+from gan_helpers.exercises.feedback import Feedback, _close, _student_number, _student_result, _verdict
 from gan_helpers.sampling import evaluation_noise
 
 __all__ = [
@@ -46,9 +46,7 @@ def _w1_mistake(got: float, x: torch.Tensor, y: torch.Tensor, expected: float) -
         "you compared the means; W1 averages the distances between matched (sorted) points.": (
             (x.double().mean() - y.double().mean()).abs()
         ),
-        "a positive and a negative difference cancel: take the absolute value of each difference.": (
-            (xs - ys).mean()
-        ),
+        "a positive and a negative difference cancel: take the absolute value of each difference.": ((xs - ys).mean()),
         "this is the mean squared difference (W2 squared); W1 uses absolute differences.": ((xs - ys) ** 2).mean(),
         "you summed the distances: divide by n (W1 is an average).": (xs - ys).abs().sum(),
     }
@@ -71,12 +69,9 @@ def check_wasserstein_1d(fn: Callable[[torch.Tensor, torch.Tensor], Any], seed: 
     """
     for x, y in _w1_cases(seed):
         expected = metrics.wasserstein_1d(x, y)
-        got, problem = _student_result(fn, x.clone(), y.clone())
+        value, problem = _student_number(fn, x.clone(), y.clone())
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number, got a tensor of shape {tuple(got.shape)}.")
-        value = float(got)
         if not abs(value - expected) <= 1e-5 + 1e-4 * abs(expected):
             return Feedback(False, f"on samples of size {len(x)}: " + _w1_mistake(value, x, y, expected))
     return _verdict(True, "your W1 matches gh.metrics.wasserstein_1d on every test case.", "")
@@ -226,12 +221,9 @@ def check_ks_statistic(fn: Callable[[torch.Tensor, torch.Tensor], Any], seed: in
     """
     for x, y in _ks_cases(seed):
         expected = metrics.ks_statistic(x, y)
-        got, problem = _student_result(fn, x.clone(), y.clone())
+        value, problem = _student_number(fn, x.clone(), y.clone())
         if problem is not None:
             return problem
-        if got.numel() != 1:
-            return Feedback(False, f"return one number, got a tensor of shape {tuple(got.shape)}.")
-        value = float(got)
         if abs(value - expected) <= 1e-6:
             continue
         where = f"on samples of sizes {len(x)} and {len(y)}: "
@@ -355,9 +347,7 @@ def _ring_cases(seed: int) -> list[tuple[torch.Tensor, int]]:
     ]
 
 
-def check_modes_covered(
-    fn: Callable[[torch.Tensor, torch.Tensor, float, int], int], seed: int = 0
-) -> Feedback:
+def check_modes_covered(fn: Callable[[torch.Tensor, torch.Tensor, float, int], int], seed: int = 0) -> Feedback:
     r"""Check ``fn(samples, centres, std, min_count)`` against :func:`gan_helpers.metrics.modes_covered`.
 
     Expected: the number of centres :math:`\mu_k` with at least ``min_count`` samples :math:`x`
