@@ -384,7 +384,7 @@ def best_remedy(rows: Sequence[dict[str, Any]], dataset: str) -> dict[str, Any]:
     return max(candidates, key=lambda r: (r["modes_mean"], r["hq_mean"]))
 
 
-def mode_collapse_explorer(steps: int = 1000, max_steps: int = 6000) -> ipw.VBox:
+def mode_collapse_explorer(steps: int = 1000, max_steps: int = 6000) -> widgets.Explorer:
     """Choose a 2-D data set, a remedy, a number of steps and a seed, then press *Train*.
 
     The button runs :func:`run_mode_experiment` (the same function as the notebook's results
@@ -398,17 +398,25 @@ def mode_collapse_explorer(steps: int = 1000, max_steps: int = 6000) -> ipw.VBox
     num_steps = ipw.IntSlider(value=steps, min=100, max=max_steps, step=100, description="steps")
     seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
     button = ipw.Button(description="Train", button_style="primary", icon="play")
-    out = ipw.Output()
 
     def work() -> tuple[str, Figure]:
         run = run_mode_experiment(dataset.value, remedy.value, seed.value, num_steps.value)
         return f"{run.remedy}: {run.coverage}; trained in {run.seconds:.1f} s", plots.plot_mode_run(run)
 
-    widgets.wire_train_button(
+    return widgets.train_explorer(
+        [[dataset, remedy], [num_steps, seed, button]],
         button,
-        (dataset, remedy, num_steps, seed),
-        out,
         lambda: f"training {remedy.value} on the {dataset.value} for {num_steps.value} steps ...",
         work,
+        first=_untrained_view_2d(dataset.value, remedy.value, seed.value),
+        summary="mode-collapse explorer: choose data, remedy, steps and seed, press Train",
     )
-    return ipw.VBox([ipw.HBox([dataset, remedy]), ipw.HBox([num_steps, seed, button]), out])
+
+
+def _untrained_view_2d(dataset: str, remedy: str, seed: int, num_points: int = 2000) -> Figure:
+    """What the explorer shows before *Train*: G's samples at initialisation (``seed``) over the target's modes."""
+    with torch.random.fork_rng():  # the notebook's own random numbers stay as they were
+        torch.manual_seed(seed)
+        G, _, _ = build_toy_gan(remedy)
+    z = torch.randn(num_points, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return plots.plot_toy_2d(generate(G, z), data.toy_2d(dataset), title=f"before training (seed {seed}): press Train")

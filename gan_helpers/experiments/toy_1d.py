@@ -366,7 +366,7 @@ def _summary_1d(run: Run1D, target: GaussianMixture) -> str:
     return "\n".join(lines)
 
 
-def toy_gan_1d_explorer(steps: int = 1500, max_steps: int = 6000) -> ipw.VBox:
+def toy_gan_1d_explorer(steps: int = 1500, max_steps: int = 6000) -> widgets.Explorer:
     """Choose a target, the learning rates, k (D steps per G step), the loss, G's optimizer and steps; press *Train*.
 
     The button runs :func:`train_gan_1d` (the notebook's own runs, so the same settings give the
@@ -375,15 +375,14 @@ def toy_gan_1d_explorer(steps: int = 1500, max_steps: int = 6000) -> ipw.VBox:
     controls are disabled while it trains.
     """
     target = ipw.Dropdown(options=list(TARGETS_1D), description="target")
-    lr_d = ipw.FloatLogSlider(value=CONFIG.lr_discriminator, base=10, min=-4, max=-0.5, description="lr of D")
-    lr_g = ipw.FloatLogSlider(value=CONFIG.lr_generator, base=10, min=-3, max=0.5, description="lr of G")
+    lr_d = widgets.log_slider(CONFIG.lr_discriminator, 1e-4, 0.5, "lr of D")
+    lr_g = widgets.log_slider(CONFIG.lr_generator, 1e-3, 2.0, "lr of G")
     d_steps = ipw.IntSlider(value=1, min=1, max=10, description="k (D steps)")
     loss = ipw.Dropdown(options=["nonsaturating", "saturating"], description="G loss")
     g_optimizer = ipw.Dropdown(options=["sgd", "adam"], description="G optimizer")
     num_steps = ipw.IntSlider(value=steps, min=100, max=max_steps, step=100, description="steps")
     seed = ipw.BoundedIntText(value=0, min=0, max=10_000, description="seed")
     button = ipw.Button(description="Train", button_style="primary", icon="play")
-    out = ipw.Output()
 
     def work() -> tuple[str, Figure]:
         mixture = TARGETS_1D[target.value]()
@@ -393,14 +392,26 @@ def toy_gan_1d_explorer(steps: int = 1500, max_steps: int = 6000) -> ipw.VBox:
         run = train_gan_1d(
             mixture, config, seed=seed.value, g_optimizer=g_optimizer.value, snapshot_every=num_steps.value
         )
-        return _summary_1d(run, mixture), plots.plot_run_1d(run, mixture)
+        settings = (
+            f"settings: lr of D {lr_d.value:g}, lr of G {lr_g.value:g}, k {d_steps.value}, {loss.value} loss, "
+            f"{g_optimizer.value}, {num_steps.value} steps, seed {seed.value}"
+        )
+        return f"{_summary_1d(run, mixture)}\n{settings}", plots.plot_run_1d(run, mixture)
 
-    widgets.wire_train_button(
+    return widgets.train_explorer(
+        [[target, loss, g_optimizer], [lr_d, lr_g, d_steps], [num_steps, seed, button]],
         button,
-        (target, lr_d, lr_g, d_steps, loss, g_optimizer, num_steps, seed),
-        out,
         lambda: f"training for {num_steps.value} steps ...",
         work,
+        first=_untrained_view_1d(TARGETS_1D[target.value](), seed.value),
+        summary="1-D GAN explorer: choose the settings, press Train",
     )
-    rows = [ipw.HBox([target, loss, g_optimizer]), ipw.HBox([lr_d, lr_g, d_steps]), ipw.HBox([num_steps, seed, button])]
-    return ipw.VBox([*rows, out])
+
+
+def _untrained_view_1d(target: GaussianMixture, seed: int) -> Figure:
+    """What the explorer shows before *Train*: G's samples at initialisation (``seed``) over the target."""
+    with torch.random.fork_rng():  # the notebook's own random numbers stay as they were
+        torch.manual_seed(seed)
+        G, _ = build_gan_1d()
+    samples = generate(G, torch.randn(20_000, G.latent_dim, generator=torch.Generator().manual_seed(seed)))
+    return plots.plot_samples_1d(samples, target, title=f"before training (seed {seed}): press Train")
