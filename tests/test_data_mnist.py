@@ -553,3 +553,12 @@ def test_a_folder_named_by_the_environment_is_looked_in_after_the_data_folder(
     with pytest.warns(gh.data.OfflineSampleWarning):
         train, _ = load_mnist("train", root=tmp_path, download=False)
     assert len(train) == 5000
+
+
+def test_shown_paths_are_relative_to_the_repository_in_it_and_beside_it():
+    from gan_helpers.data.mnist import _repository_data_dir, shown_path
+
+    repo = _repository_data_dir().parent
+    assert shown_path(repo / "data" / "mnist") == "data/mnist"
+    assert shown_path(repo.parent / "shared" / "data" / "mnist") == "../shared/data/mnist"
+    assert shown_path(Path("/usr/share/datasets/fashion-mnist")) == "/usr/share/datasets/fashion-mnist"

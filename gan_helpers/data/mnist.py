@@ -198,6 +198,17 @@ def default_data_root() -> Path:
     return _repository_data_dir()
 
 
+def shown_path(path: Path) -> str:
+    """``path`` as messages and stored notebook outputs show it: relative to the repository when it lies in
+    the repository or beside it (``data/mnist``, ``../shared/data/mnist``), else absolute (system folders)."""
+    repo = _repository_data_dir().parent
+    resolved = Path(path).resolve()
+    for base, prefix in ((repo, ""), (repo.parent, "../")):
+        if resolved.is_relative_to(base):
+            return prefix + str(resolved.relative_to(base))
+    return str(path)
+
+
 def _repository_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data"  # gan_helpers/data/mnist.py -> repo/data
 
@@ -359,12 +370,12 @@ def _locate(
         if all((folder / f.name).is_file() for f in files):
             for f in files:
                 _verify_present(folder / f.name, f, advice)
-            return folder / files[0].name, folder / files[1].name, f"found in {folder}"
+            return folder / files[0].name, folder / files[1].name, f"found in {shown_path(folder)}"
     if not download:
         names = " and ".join(f.name for f in files)
-        raise _Unavailable(f"download=False and {names} are not in {target}")
+        raise _Unavailable(f"download=False and {names} are not in {shown_path(target)}")
     used = _download_missing(spec, files, target, _resolve_mirrors(spec, mirrors), limits)
-    source = f"downloaded from {' and '.join(used)}" if used else f"found in {target}"
+    source = f"downloaded from {' and '.join(used)}" if used else f"found in {shown_path(target)}"
     return target / files[0].name, target / files[1].name, source
 
 

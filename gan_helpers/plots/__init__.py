@@ -1,8 +1,10 @@
 """Plots: every figure the notebooks draw. Functions take data (histories, samples, models, runs) and return a Figure.
 
-The animations (:func:`animate_samples`, :func:`animate_gan_1d`) return a ``FuncAnimation`` instead, and
-:func:`save_image_grid` writes a PNG. Training never plots: it records histories, snapshots and runs, and
-these functions draw them. The package has five modules, all re-exported here:
+The animations (:func:`animate_samples`, :func:`animate_gan_1d`) return a
+:class:`LabelledAnimation` (a ``FuncAnimation``) instead, which :class:`AnimationPlayer` shows offline
+with a poster strip, and :func:`save_image_grid` writes a PNG. Training never plots: it records
+histories, snapshots and runs, and these functions draw them. The package has six modules, all
+re-exported here:
 
 - :mod:`gan_helpers.plots.objective`: notebook 01, the GAN objective and the optimal discriminator;
 - :mod:`gan_helpers.plots.toy`: the 1-D and 2-D toy-data figures (notebooks 02 and 03), with
@@ -10,9 +12,12 @@ these functions draw them. The package has five modules, all re-exported here:
 - :mod:`gan_helpers.plots.images`: image grids, training histories, samples over epochs, galleries;
 - :mod:`gan_helpers.plots.evaluation`: classifier training, class coverage, FID, nearest neighbours, curves
   grouped by setting over seeds;
+- :mod:`gan_helpers.plots.animation`: :class:`AnimationPlayer`, a self-contained HTML player with a PNG poster
+  (no CDN, a picture without JavaScript), and :class:`LabelledAnimation`;
 - :mod:`gan_helpers.plots.axes`: :func:`plain_log_ticks`, plain tick labels on narrow log axes (all of the above).
 """
 
+from gan_helpers.plots.animation import AnimationPlayer, LabelledAnimation
 from gan_helpers.plots.axes import PlainLogFormatter, plain_log_ticks
 from gan_helpers.plots.evaluation import (
     plot_class_coverage,
@@ -59,6 +64,8 @@ from gan_helpers.plots.toy import (
 )
 
 __all__ = [
+    "AnimationPlayer",
+    "LabelledAnimation",
     "PlainLogFormatter",
     "animate_gan_1d",
     "animate_samples",

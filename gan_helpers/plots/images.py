@@ -15,11 +15,11 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from gan_helpers.files import atomic_path
+from gan_helpers.plots.animation import LabelledAnimation, _evenly_spaced_indices
 from gan_helpers.plots.axes import plain_log_ticks
 
 __all__ = [
@@ -115,11 +115,6 @@ def _check_one_batch_per_epoch(samples: Sequence[torch.Tensor] | torch.Tensor, e
         raise ValueError(f"need one sample batch per epoch, got {len(samples)} batches and {len(epochs)} epochs")
 
 
-def _evenly_spaced_indices(length: int, num: int) -> np.ndarray:
-    """At most ``num`` indices into ``range(length)``, evenly spaced, always with the first and the last."""
-    return np.unique(np.linspace(0, length - 1, min(num, length)).round().astype(int))
-
-
 def plot_sample_evolution(
     samples: Sequence[torch.Tensor] | torch.Tensor,
     epochs: Sequence[int],
@@ -152,10 +147,11 @@ def animate_samples(
     max_frames: int = 20,
     dpi: int = 65,
     interval: int = 500,
-) -> FuncAnimation:
-    """An animation of the fixed-noise grid over epochs (at most ``max_frames`` small frames).
+) -> LabelledAnimation:
+    """An animation of the fixed-noise grid over epochs (at most ``max_frames`` small frames), labelled "epoch N".
 
-    Show it with ``IPython.display.HTML(anim.to_jshtml())``; the figure itself is closed.
+    Show it with ``gh.plots.AnimationPlayer(anim)``: a player that works offline and a poster strip of
+    a few epochs for readers who do not run the notebook. The figure itself is closed.
     """
     _check_one_batch_per_epoch(samples, epochs)
     frames = _evenly_spaced_indices(len(samples), max_frames)
@@ -174,7 +170,7 @@ def animate_samples(
         ax.set_title(f"epoch {epochs[frames[k]]}")
         return [image]
 
-    anim = FuncAnimation(fig, draw, frames=len(frames), interval=interval, blit=False)
+    anim = LabelledAnimation(fig, draw, [f"epoch {epochs[i]}" for i in frames], interval=interval)
     plt.close(fig)
     return anim
 

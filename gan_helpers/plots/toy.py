@@ -12,7 +12,6 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -20,8 +19,8 @@ from torch import nn
 
 from gan_helpers import metrics
 from gan_helpers.data.toy import GaussianMixture, toy_2d, toy_extent
+from gan_helpers.plots.animation import LabelledAnimation, _evenly_spaced_indices
 from gan_helpers.plots.axes import plain_log_ticks
-from gan_helpers.plots.images import _evenly_spaced_indices
 from gan_helpers.sampling import eval_mode
 
 __all__ = [
@@ -118,10 +117,11 @@ def plot_gan_1d_snapshots(
 
 def animate_gan_1d(
     snapshots: Sequence[Any], target: GaussianMixture, max_frames: int = 20, dpi: int = 65, interval: int = 400
-) -> FuncAnimation:
-    """:func:`plot_gan_1d` as an animation over (at most ``max_frames`` evenly spaced) snapshots.
+) -> LabelledAnimation:
+    """:func:`plot_gan_1d` as an animation over (at most ``max_frames`` evenly spaced) snapshots, labelled "step N".
 
-    Show it with ``IPython.display.HTML(anim.to_jshtml())``; the figure itself is closed.
+    Show it with ``gh.plots.AnimationPlayer(anim)``: a player that works offline and a poster strip of
+    a few steps for readers who do not run the notebook. The figure itself is closed.
     """
     if not snapshots:
         raise ValueError("nothing to draw: pass a Snapshot1DCallback's .snapshots after training")
@@ -133,7 +133,7 @@ def animate_gan_1d(
         plot_gan_1d(chosen[k], target, ax=ax)
         return []
 
-    anim = FuncAnimation(fig, draw, frames=len(chosen), interval=interval, blit=False)
+    anim = LabelledAnimation(fig, draw, [f"step {snap.step}" for snap in chosen], interval=interval)
     plt.close(fig)
     return anim
 
