@@ -14,7 +14,8 @@ MNIST-shaped images, one after the other, each timed after warm-up steps:
     no ``DataLoader``, losses on logits, values read once per ``--log-every`` steps, G's step on
     the fakes of D's step; ``train_gan``'s defaults add channels_last, bf16 autocast where the
     device multiplies bf16 natively (CUDA; CPUs with AMX) and fused Adam on CUDA
-    (``--precision fp32`` turns bf16 off); ``--compile`` adds ``torch.compile``.
+    (``--precision fp32`` turns bf16 off); ``--compile`` adds ``torch.compile``, in ``--compile-mode``
+    (``reduce-overhead``: CUDA graphs, CUDA only).
 ``reference_data`` (c)
     The course's 28x28 model through the reference's data path and loop (``DataLoader`` with
     per-sample transforms, no resize; fp32 eager; per-step syncs).
@@ -76,6 +77,7 @@ class BenchConfig:
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     compile: bool = False
+    compile_mode: str = "default"
     precision: str = "auto"
     limit_images: int | None = None
     seed: int = 0
@@ -374,7 +376,7 @@ class FastTrainer(Trainer):
         self.stream = gh.training.batch_stream(batches)  # one endless stream across calls; batches own the size
         self.train_config = gh.training.TrainConfig(
             lr=config.lr, betas=config.betas, log_every=config.log_every, precision=config.precision,
-            compile=config.compile,
+            compile=config.compile, compile_mode=config.compile_mode,
         )
         self.opt_G, self.opt_D = gh.training.make_optimizers(self.G, self.D, self.train_config)
         self.precision = gh.acceleration.resolve_precision(  # what train_gan will run in
@@ -754,6 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=10, help="steps between logged lines (all pipelines)")
     p.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: its own choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D of the fast pipeline")
+    p.add_argument("--compile-mode", choices=gh.acceleration.COMPILE_MODES, default="default",
+                   help="torch.compile's mode with --compile (reduce-overhead: CUDA graphs, CUDA only)")
     p.add_argument("--precision", choices=gh.acceleration.PRECISIONS, default="auto",
                    help="the fast pipeline's precision (auto: bf16 autocast where the device multiplies bf16 "
                    "natively)")
@@ -783,8 +787,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     device = gh.runtime.get_device(args.device)
     return BenchConfig(
         device=str(device), steps=args.steps, warmup=args.warmup, batch_size=args.batch_size, workers=args.workers,
-        log_every=args.log_every, compile=args.compile, precision=args.precision, limit_images=args.limit_images,
-        seed=args.seed, threads=args.threads,
+        log_every=args.log_every, compile=args.compile, compile_mode=args.compile_mode, precision=args.precision,
+        limit_images=args.limit_images, seed=args.seed, threads=args.threads,
     )
 
 

@@ -12,7 +12,11 @@ default; none of them changes a loss or a model, only how the arithmetic is laid
   loss scaling is needed.
 - **fused Adam** (:func:`adam`): one kernel updates every parameter on CUDA.
 - **torch.compile** (opt-in, ``TrainConfig(compile=True)``): fuses elementwise operations and, on
-  CUDA, cuts Python and launch overhead; compiling takes tens of seconds first.
+  CUDA, cuts Python and launch overhead; compiling takes tens of seconds first. ``compile_mode`` is
+  torch.compile's ``mode`` (:data:`COMPILE_MODES`): ``"reduce-overhead"`` records CUDA graphs, which
+  replay a whole forward or backward pass as one launch, the fix for a launch-bound 28x28 model; it
+  needs a CUDA device and is refused elsewhere. ``"max-autotune"`` also tries kernel variants (and
+  uses CUDA graphs on CUDA); its first compilation takes minutes.
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ import torch
 from torch import nn
 
 __all__ = [
+    "COMPILE_MODES",
     "PRECISIONS",
     "adam",
     "autocast",
     "bf16_is_fast",
+    "check_compile_mode",
     "compile_once",
     "has_convolutions",
     "prepare_models",
@@ -38,6 +44,8 @@ __all__ = [
 ]
 
 PRECISIONS = ("auto", "fp32", "bf16")
+#: torch.compile's modes that ``TrainConfig(compile_mode=...)`` and ``--compile-mode`` take.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
 _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
@@ -117,28 +125,55 @@ def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float]) 
 _COMPILED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
 
-def compile_once(model: nn.Module) -> None:
-    """Compile ``model`` in place with :meth:`torch.nn.Module.compile`, once (a second call is a no-op).
+def compile_once(model: nn.Module, mode: str = "default") -> None:
+    """Compile ``model`` in place with :meth:`torch.nn.Module.compile` in ``mode`` (one of :data:`COMPILE_MODES`),
+    once (a second call is a no-op).
 
     Its calls then run the compiled graph; parameters, ``state_dict`` and checkpoints are unchanged.
     """
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"Unknown compile mode {mode!r}; choose one of {COMPILE_MODES}.")
     if model not in _COMPILED:
-        model.compile()
+        if mode == "default":
+            model.compile()
+        else:
+            model.compile(mode=mode)
         _COMPILED.add(model)
 
 
+def check_compile_mode(mode: str, device: torch.device | str) -> None:
+    """``ValueError`` unless ``mode`` is one of :data:`COMPILE_MODES` that ``device`` can run: CUDA graphs
+    (``"reduce-overhead"``) exist on CUDA only, where elsewhere torch.compile would quietly do without them."""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"Unknown compile mode {mode!r}; choose one of {COMPILE_MODES}.")
+    if mode == "reduce-overhead" and torch.device(device).type != "cuda":
+        raise ValueError(
+            f"compile mode 'reduce-overhead' records CUDA graphs, which need a CUDA device, not "
+            f"{torch.device(device)}; use the default mode there"
+        )
+
+
 def prepare_training(
-    G: nn.Module, D: nn.Module, *, precision: str, loss: str, compile: bool, device: torch.device | str
+    G: nn.Module,
+    D: nn.Module,
+    *,
+    precision: str,
+    loss: str,
+    compile: bool,
+    device: torch.device | str,
+    compile_mode: str = "default",
 ) -> Callable[[], contextlib.AbstractContextManager[None]]:
     """Apply the speed-ups around a training loop and return the context its forward passes run in.
 
     Resolves ``precision`` (:func:`resolve_precision`), stores convolution weights channels_last
-    (:func:`prepare_models`) and, with ``compile``, compiles G and D once (:func:`compile_once`).
+    (:func:`prepare_models`) and, with ``compile``, compiles G and D once in ``compile_mode``
+    (:func:`compile_once`, checked by :func:`check_compile_mode`).
     The returned factory gives a fresh :func:`autocast` context: ``with forward(): logits = D(x)``.
     """
     resolved = resolve_precision(precision, device, (G, D), loss)
     prepare_models(G, D, device=device)
     if compile:
-        compile_once(G)
-        compile_once(D)
+        check_compile_mode(compile_mode, device)
+        compile_once(G, compile_mode)
+        compile_once(D, compile_mode)
     return lambda: autocast(resolved, device)

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gan_helpers.cli_checks import (
+    augmentations,
+    check_device,
+    check_init_from,
+    check_paths,
+    check_session_flags,
+    ema_decay,
+    learning_rate,
+    non_negative_int,
+    positive_int,
+)
 from gan_helpers.cli_settings import (
     DEFAULTS,
     KEPT,
@@ -28,6 +38,7 @@ from gan_helpers.cli_settings import (
 )
 
 PRECISION_CHOICES = ("auto", "fp32", "bf16")  # gan_helpers.acceleration.PRECISIONS, without importing torch here
+COMPILE_MODE_CHOICES = ("default", "reduce-overhead", "max-autotune")  # gan_helpers.acceleration.COMPILE_MODES
 
 __all__ = ["build_parser", "main", "settings_of"]
 
@@ -64,64 +75,6 @@ def _run_series(args: argparse.Namespace) -> int:
     return 0
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``minimum``, or a one-line usage error."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-positive_int = whole_number(1)
-non_negative_int = whole_number(0)  # a seed
-
-
-def learning_rate(text: str) -> float:
-    """An argparse type: a finite number above 0 (``inf``, ``nan``, ``0`` and negative values are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
-    return value
-
-
-def ema_decay(text: str) -> float:
-    """argparse type: a decay in [0, 1) for the moving average of G's weights."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1) such as 0.999 (0: no average), got {text!r}")
-    return value
-
-
-def augmentations(text: str) -> str:
-    """argparse type: ``none`` or a comma-separated list of :data:`gan_helpers.data.DIFF_AUGMENTATIONS`."""
-    from gan_helpers.data.augment import DIFF_AUGMENTATIONS, check_augmentations
-
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if names == ["none"]:
-        return "none"
-    try:
-        checked = check_augmentations(names)
-    except ValueError:
-        checked = ()
-    if not checked:  # an unknown name, or no name at all
-        choices = ", ".join(DIFF_AUGMENTATIONS)
-        raise argparse.ArgumentTypeError(f"choose none or from {choices} (comma-separated), got {text!r}")
-    return ",".join(checked)
-
-
 def _with_default(text: str, name: str) -> str:
     """``text`` with the default of setting ``name`` (the flags default to None, so that typed ones can be told)."""
     return f"{text} (default: {DEFAULTS[name]})"
@@ -135,7 +88,9 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
         "OUT/checkpoint.pt after every epoch (and on Ctrl-C), OUT/samples/epoch_NNN.png and "
         "OUT/summary.json. A notebook loads the run with gh.training.load_run(OUT). A --resume takes "
         "every training setting from the run; a flag typed with it must agree with the run's (only "
-        "--epochs may change).",
+        "--epochs may change). Under torchrun --nproc_per_node=N each of the N processes trains on its share "
+        "of every epoch (DistributedDataParallel; global batch N x --batch-size, --lr unchanged) and rank 0 "
+        "writes; a run resumes in any number of processes.",
     )
     p.add_argument(
         "model",
@@ -185,6 +140,18 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
         help="auto (the default): bf16 autocast where the device multiplies bf16 natively (CUDA, AMX CPUs), else fp32",
     )
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile G and D (worth it on a GPU)")
+    p.add_argument(
+        "--compile-mode",
+        choices=COMPILE_MODE_CHOICES,
+        help="torch.compile's mode, with --compile (default: default). reduce-overhead records CUDA graphs, one "
+        "launch per pass for this launch-bound model (CUDA only: refused elsewhere); max-autotune also tunes kernels",
+    )
+    p.add_argument(
+        "--sync-batchnorm",
+        action="store_true",
+        help="under torchrun: batch norm over the global batch of all processes (SyncBatchNorm, CUDA only). "
+        "Default: off, each process normalises with its own batch's statistics",
+    )
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue the run in --out, with its own settings")
     again.add_argument("--overwrite", action="store_true", help="remove the run in --out and start a new one")
@@ -196,79 +163,6 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
     p.set_defaults(func=_run_train, parser=p)
-
-
-# --- checks before anything is loaded or trained ---
-
-
-def _nearest_existing(path: Path) -> Path:
-    """``path`` or the nearest of its ancestors that exists (where a missing folder would be created)."""
-    while not path.exists() and path.parent != path:
-        path = path.parent
-    return path
-
-
-def _why_not_writable(folder: Path) -> str | None:
-    """Why files cannot be written in ``folder`` (created if missing), or None; tested by creating a file there."""
-    from gan_helpers import files
-
-    existing = _nearest_existing(folder)
-    if not existing.is_dir():
-        return f"{existing} is a file, not a folder" if existing == folder else f"{existing} is a file"
-    probe = existing / files.temporary_name("write-test")
-    try:
-        probe.touch(exist_ok=False)
-    except OSError as exc:
-        return f"cannot write in {existing} ({exc.strerror or exc})"
-    probe.unlink(missing_ok=True)
-    return None
-
-
-def _check_paths(args: argparse.Namespace, out: Path) -> None:
-    """Refuse (usage error, exit 2) an ``--out`` or ``--export`` that cannot be written, before anything runs."""
-    why = _why_not_writable(out)
-    if why is not None:
-        args.parser.error(f"argument --out: {why}")
-    if args.export is not None:
-        why = f"{args.export} is a folder" if args.export.is_dir() else _why_not_writable(args.export.parent)
-        if why is not None:
-            args.parser.error(f"argument --export: {why}")
-
-
-def _check_init_from(args: argparse.Namespace, resuming: bool) -> None:
-    """``--init-from`` is for cdcgan only, and must name a file when a new run starts from it."""
-    if args.init_from is None:
-        return
-    if args.model != "cdcgan":
-        args.parser.error("argument --init-from: applies to cdcgan only")
-    if not resuming and not args.init_from.is_file():
-        args.parser.error(f"argument --init-from: no file {args.init_from}")
-
-
-def _devices_here() -> list[str]:
-    """The devices this machine has, as ``--device`` takes them."""
-    import torch
-
-    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    return ["cpu", *cuda, *(["mps"] if torch.backends.mps.is_available() else [])]
-
-
-def _check_device(args: argparse.Namespace) -> Any:
-    """The device to train on; a ``--device`` this machine lacks is refused with the devices it has."""
-    import torch
-
-    from gan_helpers import runtime
-
-    refusal = f"argument --device: {args.device!r} is not on this machine; devices here: {', '.join(_devices_here())}"
-    try:
-        device = runtime.get_device(args.device)
-    except ValueError:
-        if args.device is None:
-            raise  # a bad GAN_HELPERS_DEVICE: get_device's message says so
-        args.parser.error(refusal)
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        args.parser.error(refusal)
-    return device
 
 
 # --- data and models ---
@@ -361,14 +255,15 @@ def _epoch_report(epochs: int, samples_dir: Path) -> Any:
     return EpochReportCallback()
 
 
-def _summary(args: argparse.Namespace, run: Any, info: Any, num_images: int, device: Any) -> dict[str, Any]:
-    """What the run folder's summary.json (and exported weights) record."""
+def _summary(args: argparse.Namespace, run: Any, info: Any, num_images: int, team: Any) -> dict[str, Any]:
+    """What the run folder's summary.json (and exported weights) record (``batch_size`` is per process)."""
     from datetime import datetime, timezone
 
     import torch
 
     from gan_helpers import acceleration, models
 
+    device = team.device
     h = run.history
     seconds = [float(s) for s in h["epoch_seconds"]] if "epoch_seconds" in h else []
     rates = [float(r) for r in h["images_per_s"]] if "images_per_s" in h else []
@@ -391,6 +286,10 @@ def _summary(args: argparse.Namespace, run: Any, info: Any, num_images: int, dev
         "augment": ",".join(run.config.augment) or "none",
         "precision": acceleration.resolve_precision(run.config.precision, device, (run.G, run.D), run.config.loss),
         "compile": run.config.compile,
+        "compile_mode": run.config.compile_mode,
+        "processes": team.world_size,
+        "global_batch_size": team.world_size * args.batch_size,
+        "sync_batchnorm": bool(args.sync_batchnorm),
         "seconds_total": round(run.seconds, 1),
         "seconds_per_epoch": round(sum(seconds) / len(seconds), 2) if seconds else None,
         "images_per_s": round(sum(rates) / len(rates), 1) if rates else None,
@@ -409,8 +308,18 @@ def _resumed_run(args: argparse.Namespace, checkpoint: Path) -> Any:
     return training.load_run(checkpoint) if args.resume and checkpoint.exists() else None
 
 
-def _plan(args: argparse.Namespace, out: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """Settle every flag (a resumed run's own, else the defaults) and clean the run folder for this session.
+def _launcher(team: Any) -> str:
+    """How this session was started: ``python -m gan_helpers``, or torchrun with its number of processes."""
+    if not team.parallel:
+        return "python -m gan_helpers"
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", team.world_size))
+    nodes = f"--nnodes={team.world_size // per_node} " if per_node != team.world_size else ""
+    return f"torchrun {nodes}--nproc_per_node={per_node} -m gan_helpers"
+
+
+def _plan(args: argparse.Namespace, out: Path, team: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Settle every flag (a resumed run's own, else the defaults) and clean the run folder for this session
+    (rank 0 does, once every process has read the run's files).
 
     Returns the run being resumed (None for a new run), its saved settings and this session's settings.
     """
@@ -419,28 +328,38 @@ def _plan(args: argparse.Namespace, out: Path) -> tuple[Any, dict[str, Any], dic
     resumed = _resumed_run(args, out / training.CHECKPOINT_NAME)
     saved = saved_settings(out, resumed) if args.resume else {}
     settle(args, saved, out)
-    _check_init_from(args, resumed is not None)
-    commands = [*earlier_commands(out, saved, resumed), "python -m gan_helpers " + " ".join(args.argv)]
+    check_init_from(args, resumed is not None)
+    if args.compile_mode is not None and not args.compile:
+        args.parser.error("argument --compile-mode: takes effect with --compile only; add --compile")
+    commands = [*earlier_commands(out, saved, resumed), f"{_launcher(team)} " + " ".join(args.argv)]
     settings = run_settings(args, commands)
-    prepare_folder(out, resumed, settings)
+    team.barrier()
+    if team.writer:
+        prepare_folder(out, resumed, settings)
     return resumed, saved, settings
 
 
-def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, Any]:
+def _train(args: argparse.Namespace, out: Path, team: Any) -> tuple[Any, Any, Any]:
     """Load the data, check it against a resumed run's, and train; returns the run, the data's info and batches."""
     from gan_helpers import data, runtime, training
 
-    resumed, saved, settings = _plan(args, out)
+    device = team.device
+    resumed, saved, settings = _plan(args, out, team)
     runtime.seed_everything(args.seed, deterministic=bool(args.deterministic))
-    images, labels, info = _training_data(args)
+    with team.writer_first():  # rank 0 downloads; the others then read what it wrote
+        images, labels, info = _training_data(args)
     digest = data_digest(images, labels)
     if resumed is not None:
         check_same_data(saved, digest, len(images), info)
     settings.update(images=len(images), data_sha256=digest)
     print(f"data: {info.name} {info.split}, {len(images):,} images ({info.source})")
-    print(f"device: {_device_name(device)}; run folder: {out}", flush=True)
-    batches = data.DeviceBatches(images, labels=labels, batch_size=args.batch_size, device=device)
+    processes = f" x {team.world_size} processes (global batch {team.world_size * args.batch_size})"
+    print(f"device: {_device_name(device)}{processes if team.parallel else ''}; run folder: {out}", flush=True)
+    shard = {"generator": team.data_generator(args.seed), "rank": team.rank, "world_size": team.world_size}
+    batches = data.DeviceBatches(images, labels=labels, batch_size=args.batch_size, device=device, **shard)
     G, D = (resumed.G, resumed.D) if resumed is not None else _build_gan(args, tuple(batches.images.shape[1:]))
+    if args.sync_batchnorm:
+        training.distributed.sync_batch_norm(G, D)
     config = training.TrainConfig(
         lr=args.lr,
         lr_d=args.lr_d,
@@ -450,6 +369,7 @@ def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, 
         log_every=args.log_every,
         precision=args.precision,
         compile=args.compile,
+        compile_mode=args.compile_mode or "default",
     )
     report = _epoch_report(args.epochs, out / "samples")
     run = training.train_epochs(
@@ -461,12 +381,14 @@ def _train(args: argparse.Namespace, out: Path, device: Any) -> tuple[Any, Any, 
         out_dir=out,
         resume=resumed is not None,
         overwrite=True,  # _plan removed an old run's files already
-        callbacks=[report],
+        callbacks=[report] if team.writer else [],
         steps_per_epoch=args.steps_per_epoch,
-        progress=not args.no_progress,
+        progress=not args.no_progress and team.writer,
         settings=settings,
+        distributed=team,
     )
-    report.write_grids(run)  # also when the run had no epoch left to train
+    if team.writer:
+        report.write_grids(run)  # also when the run had no epoch left to train
     return run, info, batches
 
 
@@ -486,8 +408,9 @@ def _run_train(args: argparse.Namespace) -> int:
     from gan_helpers import files, models, training
 
     out = args.out if args.out is not None else Path("runs") / args.model
-    _check_paths(args, out)
-    device = _check_device(args)
+    check_paths(args, out)
+    device = check_device(args)
+    check_session_flags(args, device)
     if (out / training.CHECKPOINT_NAME).exists() and not (args.resume or args.overwrite):
         print(f"{out} already holds a checkpoint: add --resume to continue it, or --overwrite.", file=sys.stderr)
         return 2
@@ -495,12 +418,19 @@ def _run_train(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    run, info, batches = _train(args, out, device)
+    team = training.distributed.start(device)  # one process, unless torchrun started several
+    try:
+        with team.quiet():  # rank 0 speaks for all
+            run, info, batches = _train(args, out, team)
+    finally:
+        team.close()  # before rank 0 exports: SyncBatchNorm is plain batch norm then
+    if not team.writer:
+        return 130 if run.interrupted else 0
     num_images = len(batches.images)
     if run.interrupted:
-        print(f"Interrupted; continue with: python -m gan_helpers train {args.model} --out {out} --resume")
+        print(f"Interrupted; continue with: {_launcher(team)} train {args.model} --out {out} --resume")
         return 130
-    summary = _summary(args, run, info, num_images, device)
+    summary = _summary(args, run, info, num_images, team)
     files.atomic_write_json(out / "summary.json", summary)
     print(f"done: {run.epoch} epochs, {run.seconds:.0f} s of training; {run.path}")
     if args.export is not None:
@@ -515,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_series_parser(subparsers)
     _add_train_parser(subparsers)
+    from gan_helpers import slides  # lecture mode; its parser lives with its code
+
+    slides.add_parser(subparsers)
     return parser
 
 
@@ -527,6 +460,8 @@ def settings_of(command: str) -> dict[str, Any]:
     for a command that is not a new training run (another subcommand, or ``--resume``, which takes the run's own).
     """
     words = shlex.split(command)
+    if words[:1] == ["torchrun"] and "-m" in words:  # torchrun [its options] -m gan_helpers train ...
+        words = ["python", *words[words.index("-m") :]]
     prefix = ["python", "-m", "gan_helpers", "train"]
     if words[: len(prefix)] != prefix:
         raise ValueError(f"not a training command (it should start with {' '.join(prefix)!r}): {command!r}")

@@ -1,7 +1,7 @@
 r"""Training GANs: the step (:mod:`.step`), the loop by steps (:mod:`.loop`), runs by epochs with checkpoints
 (:mod:`.runs`), what a run records (:mod:`.history`), callbacks that watch it (:mod:`.monitors`), its
-hyperparameters (:mod:`.config`), the averaged generator (:mod:`.averaging`)
-and the catalogued loop mistakes (:mod:`.mistakes`).
+hyperparameters (:mod:`.config`), the averaged generator (:mod:`.averaging`), training in several processes
+under ``torchrun`` (:mod:`.distributed`) and the catalogued loop mistakes (:mod:`.mistakes`).
 
 The names a student meets first: ``TrainConfig``, ``train_gan`` (a number of steps), ``train_epochs``
 (epochs, checkpoints, Ctrl-C and resume), ``d_step``/``g_step`` (one update of each player),

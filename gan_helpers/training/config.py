@@ -39,7 +39,9 @@ class TrainConfig:
     How the arithmetic runs (:mod:`gan_helpers.acceleration`; the losses and models are the same
     either way): ``precision`` is ``"auto"`` (bf16 autocast for convolutional models where the
     device multiplies bf16 natively, else fp32), ``"fp32"`` or ``"bf16"``; ``compile=True`` runs
-    G and D through ``torch.compile`` (worth it on a GPU; the first steps then take tens of seconds).
+    G and D through ``torch.compile`` (worth it on a GPU; the first steps then take tens of seconds),
+    in ``compile_mode`` (:data:`gan_helpers.acceleration.COMPILE_MODES`; ``"reduce-overhead"``: CUDA graphs,
+    CUDA only).
 
     The divergence guard stops training with :class:`TrainingDiverged` at the first step whose loss
     (D's or G's) is NaN, infinite or larger in absolute value than ``max_abs_loss`` (a loss that
@@ -69,6 +71,7 @@ class TrainConfig:
     log_every: int = 10
     precision: str = "auto"
     compile: bool = False
+    compile_mode: str = "default"
     max_abs_loss: float = 1e6
     augment: tuple[str, ...] = ()
     ema_decay: float = 0.0
@@ -76,6 +79,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.precision not in acceleration.PRECISIONS:
             raise ValueError(f"Unknown precision {self.precision!r}; choose one of {acceleration.PRECISIONS}.")
+        if self.compile_mode not in acceleration.COMPILE_MODES:
+            raise ValueError(f"Unknown compile_mode {self.compile_mode!r}; choose one of {acceleration.COMPILE_MODES}.")
         if self.loss not in losses.LOSS_KINDS:
             raise ValueError(f"Unknown loss {self.loss!r}; choose one of {losses.LOSS_KINDS}.")
         for name in ("steps", "d_steps", "log_every"):

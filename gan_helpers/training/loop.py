@@ -194,6 +194,7 @@ def train_gan(
     average: GeneratorAverage | None = None,
     progress: bool = True,
     desc: str = "training",
+    players: tuple[nn.Module, nn.Module] | None = None,
 ) -> History:
     r"""Train ``G`` against ``D`` for ``config.steps`` *steps* (see :func:`train_step`) and return the History.
 
@@ -211,7 +212,10 @@ def train_gan(
     Pass ``history``, ``optimizers`` and ``start_step`` to continue an earlier run. ``mistake`` (a
     name in :data:`gan_helpers.training.MISTAKES`) deliberately breaks the loop in one catalogued
     way, for demonstrations only. ``average`` (a :class:`~gan_helpers.training.GeneratorAverage` of G)
-    is updated after every G update. ``progress``/``desc`` control the progress bar.
+    is updated after every G update. ``progress``/``desc`` control the progress bar. ``players`` are the
+    modules the step calls in place of G and D, sharing their parameters: their DistributedDataParallel
+    wrappers when several processes train together (:mod:`gan_helpers.training.distributed`); everything
+    else (speed-ups, average, guard, gradient norms, callbacks) works on G and D themselves.
 
     The divergence guard raises :class:`~gan_helpers.training.TrainingDiverged` at the log point after
     the first step whose loss (D's or G's) is NaN, infinite or above ``config.max_abs_loss`` in
@@ -231,7 +235,13 @@ def train_gan(
     G.to(device).train()
     D.to(device).train()
     forward = acceleration.prepare_training(
-        G, D, precision=config.precision, loss=config.loss, compile=config.compile, device=device
+        G,
+        D,
+        precision=config.precision,
+        loss=config.loss,
+        compile=config.compile,
+        device=device,
+        compile_mode=config.compile_mode,
     )
     opt_G, opt_D = optimizers if optimizers is not None else make_optimizers(G, D, config)
     history = history if history is not None else History()
@@ -243,10 +253,20 @@ def train_gan(
     means = IntervalMeans(names, device)
     guard = _DivergenceGuard(config.max_abs_loss, device)
     last = start_step + config.steps
+    step_G, step_D = players if players is not None else (G, D)
     bar = tqdm(range(start_step, last), desc=desc, disable=not progress, leave=False)
     for step in bar:
         out = step_fn(
-            G, D, opt_G, opt_D, batches, config, forward, d_loss=bug.d_loss, g_loss=bug.g_loss, batch_size=batch_size
+            step_G,
+            step_D,
+            opt_G,
+            opt_D,
+            batches,
+            config,
+            forward,
+            d_loss=bug.d_loss,
+            g_loss=bug.g_loss,
+            batch_size=batch_size,
         )
         if average is not None:
             average.update(G)

@@ -23,6 +23,7 @@ from gan_helpers.data.batches import DeviceBatches, to_unit_range
 from gan_helpers.sampling import evaluation_noise, generate, to_uint8
 from gan_helpers.training.averaging import GeneratorAverage, recalibrate_batch_norm
 from gan_helpers.training.config import TrainConfig, TrainingDiverged
+from gan_helpers.training.distributed import ONE_PROCESS, Distributed, continued_position, saved_world_size
 from gan_helpers.training.history import Callback, History
 from gan_helpers.training.loop import make_optimizers, train_gan
 from gan_helpers.training.mistakes import LoopMistake
@@ -128,13 +129,13 @@ class _DeferredInterrupt:
 
 
 class _StopWhenAsked(Callback):
-    """Ends the epoch at the next log point once Ctrl-C was pressed."""
+    """Ends the epoch at the next log point once Ctrl-C was pressed (in any of the processes training together)."""
 
-    def __init__(self, interrupt: _DeferredInterrupt) -> None:
-        self.interrupt = interrupt
+    def __init__(self, interrupt: _DeferredInterrupt, team: Distributed) -> None:
+        self.interrupt, self.team = interrupt, team
 
     def on_log(self, step: int, history: History, G: nn.Module, D: nn.Module) -> None:
-        if self.interrupt.requested:
+        if self.team.any(self.interrupt.requested):
             raise _StopRequested(step)
 
 
@@ -190,10 +191,16 @@ def _spec_or_none(model: nn.Module) -> dict[str, Any] | None:
         return None
 
 
-def save_run(run: Run, path: str | os.PathLike[str], generator: torch.Generator | None = None) -> Path:
+def save_run(
+    run: Run,
+    path: str | os.PathLike[str],
+    generator: torch.Generator | None = None,
+    rank_states: list[dict[str, Any]] | None = None,
+) -> Path:
     """Write ``run`` and the current RNG states to ``path`` atomically, with a checksum (``weights_only=True``).
 
-    ``generator`` is the data's own generator (``DeviceBatches.generator``), if it has one. A run
+    ``generator`` is the data's own generator (``DeviceBatches.generator``), if it has one; ``rank_states`` the
+    RNG states of every process when several train together (saved as ``rng["ranks"]``). A run
     whose weights, buffers (e.g. a batch-norm running variance) or optimiser states hold NaN or inf
     is not saved: :class:`~gan_helpers.training.TrainingDiverged` names the tensor, and the last good
     checkpoint at ``path`` is kept. ``run.settings`` must be plain values. A full disk raises
@@ -226,7 +233,7 @@ def save_run(run: Run, path: str | os.PathLike[str], generator: torch.Generator 
         "fixed_noise": run.fixed_noise.cpu(),
         "samples": torch.stack(run.samples) if run.samples else None,
         "sample_epochs": list(run.sample_epochs),
-        "rng": checkpoints.rng_state(generator),
+        "rng": {**checkpoints.rng_state(generator), **({"ranks": rank_states} if rank_states is not None else {})},
         "settings": dict(run.settings),
         "G_average": run.G_average.state_dict() if run.G_average is not None else None,
     }
@@ -378,15 +385,16 @@ def _start_run(
     overwrite: bool,
     num_samples: int,
     noise_seed: int,
-) -> Run:
-    """A new run, the in-memory run to continue, or the run restored from ``path`` (with its RNG states)."""
+) -> tuple[Run, str]:
+    """A new run, the in-memory run to continue, or the run restored from ``path`` (with its RNG states), and
+    which: ``"new"``, ``"memory"`` or ``"checkpoint"``."""
     if continue_from is not None:
         if continue_from.G is not G or continue_from.D is not D:
             raise ValueError("continue_from=run continues that run's own G and D: pass run.G and run.D")
         continue_from.config, continue_from.interrupted = config, False
         if config.ema_decay > 0 and continue_from.G_average is None:
             continue_from.G_average = GeneratorAverage(G, config.ema_decay)
-        return continue_from
+        return continue_from, "memory"
     if resume and path is None:
         raise ValueError("resume=True needs out_dir, the folder of the checkpoint to continue")
     if path is not None and path.exists():
@@ -394,7 +402,7 @@ def _start_run(
             run = load_run(path, G, D, config)
             checkpoints.set_rng_state(run.rng_state, batches.generator)
             run.interrupted = False
-            return run
+            return run, "checkpoint"
         if not overwrite:
             raise FileExistsError(
                 f"{path} already holds a checkpoint. Pass resume=True to continue it, overwrite=True to "
@@ -402,7 +410,7 @@ def _start_run(
             )
     elif resume:
         print(f"No checkpoint at {path}: starting a new run.")
-    return _new_run(G, D, config, num_samples, noise_seed)
+    return _new_run(G, D, config, num_samples, noise_seed), "new"
 
 
 def train_epochs(
@@ -426,6 +434,7 @@ def train_epochs(
     progress: bool = True,
     desc: str = "training",
     settings: dict[str, Any] | None = None,
+    distributed: Distributed = ONE_PROCESS,
 ) -> Run:
     r"""Train for ``epochs`` *epochs* (in total, counting resumed ones) with :func:`~gan_helpers.training.train_gan`.
 
@@ -447,6 +456,11 @@ def train_epochs(
     ``settings`` (plain values, e.g. the command line's flags) replaces ``run.settings``, saved with
     every checkpoint. With ``config.ema_decay > 0`` the run keeps a moving average of G's weights
     (``run.G_average``), and the epoch's samples and ``diversity`` come from it (:meth:`Run.sampling_generator`).
+
+    ``distributed`` (:func:`gan_helpers.training.distributed.start`) is this process's place when several train
+    together, each on its shard of ``batches`` (``DeviceBatches(rank=..., world_size=...)``): the step runs
+    through DistributedDataParallel, only rank 0 writes, Ctrl-C in any process stops all at the same step, and
+    ``images_per_s`` counts all processes' images. A checkpoint of W processes resumes in any number of them.
     """
     if not isinstance(batches, DeviceBatches):
         raise TypeError(f"train_epochs takes a gan_helpers.data.DeviceBatches, got {type(batches).__name__}")
@@ -456,7 +470,12 @@ def train_epochs(
     G.to(device)
     D.to(device)
     path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
-    run = _start_run(G, D, batches, config, path, resume, continue_from, overwrite, num_samples, noise_seed)
+    run, origin = _start_run(G, D, batches, config, path, resume, continue_from, overwrite, num_samples, noise_seed)
+    if origin == "checkpoint":  # an epoch stopped with another number of processes goes on where its images did
+        run.position = continued_position(run.position, saved_world_size(run.rng_state), distributed.world_size, steps)
+    if origin != "memory":
+        distributed.start_streams(run.rng_state if origin == "checkpoint" else None, batches.generator)
+    players = distributed.wrap(G, D)
     run.path = path
     if settings is not None:
         run.settings = dict(settings)
@@ -464,14 +483,14 @@ def train_epochs(
     monitors: list[Callback] = [DiscriminatorWinsCallback(), CollapseCallback()] if diagnostics else []
     progress_bar = _RunProgress(run, epochs, epochs * steps, desc, progress)
     with _DeferredInterrupt() as interrupt:
-        everyone = [progress_bar, *callbacks, *monitors, _StopWhenAsked(interrupt)]
+        everyone = [progress_bar, *callbacks, *monitors, _StopWhenAsked(interrupt, distributed)]
         try:
             while run.epoch < epochs:
                 if run.position == 0:
                     run.order = batches.permutation().cpu()
                 done = run.position
                 epoch_start = run.step - done
-                start = time.perf_counter()
+                start, stopping = time.perf_counter(), False
                 try:
                     train_gan(
                         G,
@@ -487,12 +506,15 @@ def train_epochs(
                         mistake=mistake,
                         average=run.G_average,
                         progress=False,  # one bar for the whole run
+                        players=players,
                     )
                 except _StopRequested as stop:
-                    run.seconds += time.perf_counter() - start
-                    run.step, run.position, run.interrupted = stop.step, stop.step - epoch_start, True
-                    _save_interrupted(run, steps, path, batches.generator)
-                    return run
+                    stopping = True  # at the epoch's last step the epoch is done: end it as usual below
+                    if stop.step < epoch_start + steps:
+                        run.seconds += time.perf_counter() - start
+                        run.step, run.position, run.interrupted = stop.step, stop.step - epoch_start, True
+                        _save_stopped(run, steps, path, batches.generator, distributed)
+                        return run
                 except TrainingDiverged as exc:
                     kept = path is not None and path.is_file()
                     note = f" The last good checkpoint, {path} (epoch {run.epoch}), is kept." if kept else ""
@@ -503,11 +525,15 @@ def train_epochs(
                     raise
                 seconds = time.perf_counter() - start
                 images = _images_between(batches, done * config.d_steps, steps * config.d_steps)
-                _finish_epoch(run, steps - done, images, seconds, real_reference)
+                _finish_epoch(run, steps - done, images * distributed.world_size, seconds, real_reference)
+                run.interrupted = stopping and run.epoch < epochs
                 for callback in everyone:  # before saving, so that what they log is in the checkpoint
                     callback.on_epoch_end(run)
+                if run.interrupted:
+                    _save_stopped(run, steps, path, batches.generator, distributed)
+                    return run
                 if path is not None:
-                    save_run(run, path, batches.generator)
+                    _save(run, path, batches.generator, distributed)
         finally:
             progress_bar.close()
     return run
@@ -526,9 +552,21 @@ def _steps_per_epoch(batches: DeviceBatches, config: TrainConfig, epochs: int, s
     return steps
 
 
-def _save_interrupted(run: Run, steps: int, path: Path | None, generator: torch.Generator | None) -> None:
-    where = f"saved to {save_run(run, path, generator)}" if path else "not saved (train_epochs had no out_dir)"
-    print(f"Stopped at step {run.step} ({run.position}/{steps} of epoch {run.epoch + 1}); checkpoint {where}.")
+def _save(run: Run, path: Path, generator: torch.Generator | None, team: Distributed) -> Path | None:
+    """Save ``run`` from rank 0 only, every process's random states with it (every process calls this)."""
+    rank_states = team.checkpoint_rng(generator, run.G, run.D)
+    return save_run(run, path, generator, rank_states) if team.writer else None
+
+
+def _save_stopped(
+    run: Run, steps: int, path: Path | None, generator: torch.Generator | None, team: Distributed
+) -> None:
+    """Save a run stopped by Ctrl-C and say where it stopped (within an epoch, or at its end)."""
+    saved = _save(run, path, generator, team) if path else None
+    where = f"saved to {saved}" if saved else "not saved (train_epochs had no out_dir)"
+    at = f"{run.position}/{steps} of epoch {run.epoch + 1}" if run.position else f"the end of epoch {run.epoch}"
+    if team.writer:
+        print(f"Stopped at step {run.step} ({at}); checkpoint {where}.")
 
 
 def _images_between(batches: DeviceBatches, first: int, last: int) -> int:
