@@ -5,31 +5,19 @@ from __future__ import annotations
 
 import pytest
 import torch
+from indexed_images import indexed_images, indices
 
 from gan_helpers.data import DeviceBatches, SampledBatches, to_unit_range
-
-
-def _indexed_images(n: int) -> torch.Tensor:
-    """uint8 images whose first two pixels encode their index, so batches can be traced back."""
-    images = torch.zeros(n, 4, 4, dtype=torch.uint8)
-    images[:, 0, 0] = torch.arange(n) % 256
-    images[:, 0, 1] = torch.arange(n) // 256
-    return images
-
-
-def _indices(batch: torch.Tensor) -> list[int]:
-    pixels = ((batch[:, 0, 0, :2] + 1) * 127.5).round().long()
-    return (pixels[:, 0] + 256 * pixels[:, 1]).tolist()
 
 
 @pytest.mark.parametrize(("n", "batch_size"), [(1000, 128), (256, 64), (5, 7)])
 def test_each_sample_exactly_once_per_epoch_without_drop_last(n, batch_size):
     batches = DeviceBatches(
-        _indexed_images(n), batch_size=batch_size, drop_last=False, generator=torch.Generator().manual_seed(0)
+        indexed_images(n), batch_size=batch_size, drop_last=False, generator=torch.Generator().manual_seed(0)
     )
     orders = []
     for _ in range(3):
-        seen = [i for batch in batches for i in _indices(batch)]
+        seen = [i for batch in batches for i in indices(batch)]
         assert sorted(seen) == list(range(n))
         orders.append(seen)
     assert len(batches) == -(-n // batch_size)
@@ -38,10 +26,10 @@ def test_each_sample_exactly_once_per_epoch_without_drop_last(n, batch_size):
 
 
 def test_by_default_every_batch_is_full_and_no_sample_repeats_within_an_epoch():
-    batches = DeviceBatches(_indexed_images(1000), batch_size=128, generator=torch.Generator().manual_seed(0))
+    batches = DeviceBatches(indexed_images(1000), batch_size=128, generator=torch.Generator().manual_seed(0))
     left_out = []
     for _ in range(3):
-        epoch = [_indices(b) for b in batches]
+        epoch = [indices(b) for b in batches]
         assert [len(b) for b in epoch] == [128] * 7 and len(batches) == 7
         seen = [i for b in epoch for i in b]
         assert len(set(seen)) == 896
@@ -50,10 +38,10 @@ def test_by_default_every_batch_is_full_and_no_sample_repeats_within_an_epoch():
 
 
 def test_labels_travel_with_their_images():
-    images = _indexed_images(300)
+    images = indexed_images(300)
     labels = torch.arange(300)
     for x, y in DeviceBatches(images, labels, batch_size=64):
-        assert _indices(x) == y.tolist()
+        assert indices(x) == y.tolist()
 
 
 def test_pixels_are_normalised_to_minus_one_one():
@@ -66,22 +54,22 @@ def test_pixels_are_normalised_to_minus_one_one():
 
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="batch_size"):
-        DeviceBatches(_indexed_images(10), batch_size=0)
+        DeviceBatches(indexed_images(10), batch_size=0)
     with pytest.raises(ValueError, match="shape"):
         DeviceBatches(torch.zeros(10, dtype=torch.uint8))
     with pytest.raises(ValueError, match="labels"):
-        DeviceBatches(_indexed_images(10), torch.zeros(9))
+        DeviceBatches(indexed_images(10), torch.zeros(9))
     with pytest.raises(TypeError, match="uint8"):
         to_unit_range(torch.zeros(3))
 
 
 def test_one_epoch_in_a_stored_order_knows_its_batch_size_and_resumes_mid_epoch():
-    batches = DeviceBatches(_indexed_images(100), batch_size=32, generator=torch.Generator().manual_seed(0))
+    batches = DeviceBatches(indexed_images(100), batch_size=32, generator=torch.Generator().manual_seed(0))
     order = batches.permutation()
     epoch = batches.epoch(order, start=1)
     assert epoch.batch_size == 32
-    expected = [_indices(b) for b in batches.iter_order(order)][1:]  # the batches left after the first
-    assert [_indices(b) for b in epoch] == expected == [_indices(b) for b in epoch]  # re-iterable, same order
+    expected = [indices(b) for b in batches.iter_order(order)][1:]  # the batches left after the first
+    assert [indices(b) for b in epoch] == expected == [indices(b) for b in epoch]  # re-iterable, same order
     assert [i for idx in expected for i in idx] == order[32:96].tolist()  # 3 full batches; the last 4 left out
 
 

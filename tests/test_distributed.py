@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import torch
 import torch.distributed as dist
+from indexed_images import indexed_images, indices
 
 import gan_helpers as gh
 from gan_helpers import cli
@@ -113,16 +114,8 @@ def _same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 
 def _indexed_images(n: int, side: int = 28) -> torch.Tensor:
-    """Random uint8 images whose first two pixels encode their index, so every batch can be traced back."""
-    images = torch.randint(0, 256, (n, side, side), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-    images[:, 0, 0] = torch.arange(n) % 256
-    images[:, 0, 1] = torch.arange(n) // 256
-    return images
-
-
-def _indices(batch: torch.Tensor) -> list[int]:
-    pixels = ((batch[:, 0, 0, :2] + 1) * 127.5).round().long()
-    return (pixels[:, 0] + 256 * pixels[:, 1]).tolist()
+    """Random images (as a DCGAN's input would be) that carry their index: see :mod:`indexed_images`."""
+    return indexed_images(n, side, random_pixels=True)
 
 
 @pytest.mark.parametrize(("n", "batch_size", "world_size"), [(70, 8, 2), (1000, 32, 3), (64, 8, 4), (33, 4, 1)])
@@ -140,7 +133,7 @@ def test_the_shards_of_an_epoch_cover_it_once_in_the_same_order(n, batch_size, w
         orders = [shard.permutation().tolist() for shard in shards]
         assert all(order == orders[0] for order in orders)
         order = orders[0]
-        seen = [[_indices(batch) for batch in shard.iter_order(torch.tensor(order))] for shard in shards]
+        seen = [[indices(batch) for batch in shard.iter_order(torch.tensor(order))] for shard in shards]
         for rank, batches in enumerate(seen):
             first = [(i * world_size + rank) * batch_size for i in range(steps)]
             assert batches == [order[f : f + batch_size] for f in first]
@@ -153,7 +146,7 @@ def test_the_shards_of_an_epoch_cover_it_once_in_the_same_order(n, batch_size, w
                           **kwargs)
             for kwargs in ({}, {"rank": 0, "world_size": 1})
         )
-        assert [_indices(b) for b in one] == [_indices(b) for b in shard]
+        assert [indices(b) for b in one] == [indices(b) for b in shard]
 
 
 def test_a_shard_that_cannot_work_is_refused():
@@ -192,7 +185,7 @@ class _RecordingBatches(DeviceBatches):
     def iter_order(self, order: torch.Tensor, start: int = 0) -> Any:
         self.seen.append([])
         for batch in super().iter_order(order, start):
-            self.seen[-1].append(_indices(batch))
+            self.seen[-1].append(indices(batch))
             yield batch
 
 

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from lab import REQUIRED_ENV, chromium_path, missing_requirements
@@ -34,3 +36,14 @@ def chromium_executable() -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real Chromium through Playwright (tests/browser/)")
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_executable: str) -> Iterator[Any]:
+    """One headless Chromium for every browser test (Playwright's sync API allows one driver at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_executable)
+        yield chromium
+        chromium.close()

@@ -76,16 +76,6 @@ def shown(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Shown]]:
     return path, found
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_executable)
-        yield chromium
-        chromium.close()
-
-
 @contextmanager
 def visit(browser: Any, path: Path, javascript: bool) -> Iterator[Visit]:
     context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1400, "height": 900})

@@ -60,31 +60,27 @@ def deck_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]
 
 
 @pytest.fixture(scope="module")
-def deck(chromium_executable: str, deck_file: tuple[Path, list[str]]) -> Iterator[OpenDeck]:
-    from playwright.sync_api import sync_playwright
-
+def deck(browser: Any, deck_file: tuple[Path, list[str]]) -> Iterator[OpenDeck]:
     path, types = deck_file
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        opened = OpenDeck(page, types)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    opened = OpenDeck(page, types)
 
-        def only_local(route: Any) -> None:
-            if route.request.url.startswith("file://"):
-                route.continue_()
-            else:
-                opened.remote.append(route.request.url)
-                route.abort()
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            opened.remote.append(route.request.url)
+            route.abort()
 
-        page.route("**/*", only_local)
-        page.on("requestfailed", lambda r: opened.failed.append(r.url))
-        page.on("console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: opened.console_errors.append(f"page error: {e}"))
-        page.goto(path.as_uri())
-        page.wait_for_function("() => window.Reveal?.isReady() && window.MathJax?.startup?.promise", timeout=60_000)
-        page.evaluate("() => MathJax.startup.promise")  # resolves once the whole page is typeset
-        yield opened
-        browser.close()
+    page.route("**/*", only_local)
+    page.on("requestfailed", lambda r: opened.failed.append(r.url))
+    page.on("console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: opened.console_errors.append(f"page error: {e}"))
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.Reveal?.isReady() && window.MathJax?.startup?.promise", timeout=60_000)
+    page.evaluate("() => MathJax.startup.promise")  # resolves once the whole page is typeset
+    yield opened
+    page.close()
 
 
 def test_the_deck_fetches_nothing_from_the_network(deck):

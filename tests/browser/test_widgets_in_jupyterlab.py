@@ -42,16 +42,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_executable: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_executable)
-        yield chromium
-        chromium.close()
-
-
 def _ink(area: Any) -> list[float]:
     return [png_non_white(src) for src in image_sources(area)]
 
@@ -153,6 +143,17 @@ def test_a_committed_notebook_reads_well_without_running(lab: Any, browser: Any,
             area = nb.cell(index).locator(".jp-Cell-outputArea")
             area.locator("img").first.wait_for(timeout=30_000)
             assert max(_ink(area), default=0) > MIN_INK, f"cell {index}: no picture where the widget is"
+        animations = [
+            i
+            for i, c in enumerate(nb.cells())
+            for o in c.get("outputs", [])
+            if "".join(o.get("data", {}).get("text/plain", "")).startswith("<animation:")
+        ]
+        assert animations, f"{name} stores no animation"
+        for index in animations:  # untrusted: the player's script is stripped, its poster strip stays
+            area = nb.cell(index).locator(".jp-Cell-outputArea")
+            area.locator("img").first.wait_for(timeout=30_000)
+            assert max(_ink(area), default=0) > MIN_INK, f"cell {index}: the animation shows no poster"
         nb.page.locator(".jp-Notebook").evaluate("el => el.scrollTop = el.scrollHeight")
         outputs = "\n".join(nb.page.locator(".jp-OutputArea").all_inner_texts())
         assert not FROZEN_BAR.search(outputs), "a progress bar frozen at 0% is stored"
