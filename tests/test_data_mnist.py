@@ -548,7 +548,7 @@ def test_a_folder_named_by_the_environment_is_looked_in_after_the_data_folder(
         load_mnist("test", root=tmp_path, download=False)
     monkeypatch.setenv(mnist.MNIST_FILES_ENV, str(real_mnist_dir))
     images, _, info = load_mnist("test", root=tmp_path, download=False, return_info=True)
-    assert images.shape == (10_000, 28, 28) and info.source == f"found in {real_mnist_dir}"
+    assert images.shape == (10_000, 28, 28) and info.source == f"found in {mnist.shown_path(real_mnist_dir)}"
     assert not list(tmp_path.iterdir()), "nothing is copied into the data folder"
     with pytest.warns(gh.data.OfflineSampleWarning):
         train, _ = load_mnist("train", root=tmp_path, download=False)

@@ -38,9 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real Chromium through Playwright (tests/browser/)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Any]:
-    """One headless Chromium for every browser test (Playwright's sync API allows one driver at a time)."""
+    """A headless Chromium for one test module. Module-scoped, not session-scoped: Playwright's sync API
+    keeps an event loop running in this thread while it is open, which would break ``asyncio.run`` in
+    the tests that follow."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

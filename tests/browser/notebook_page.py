@@ -42,7 +42,11 @@ class NotebookPage:
         page.on("console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: opened.console_errors.append(f"page error: {e}"))
         page.goto(url)
-        page.wait_for_function(f"() => {_CURRENT}?.content?.model?.cells?.length > 0", timeout=timeout_s * 1000)
+        # The file is loaded into the model (outputs included) once the document context is ready.
+        page.wait_for_function(
+            f"() => {_CURRENT}?.context?.isReady && {_CURRENT}.content?.model?.cells?.length > 0",
+            timeout=timeout_s * 1000,
+        )
         return opened
 
     def wait_for_kernel(self, timeout_s: float = 120) -> None:
