@@ -35,9 +35,11 @@ FIRST_PRESS_SHOWS = {"02_toy_gan_1d": "settings: lr of D 0.001, lr of G 0.02, k 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """JupyterLab serving a copy of the committed notebooks (autosave must never touch the originals)."""
-    root = tmp_path_factory.mktemp("lab") / "notebooks"
-    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    """JupyterLab serving two copies of the committed notebooks: ``run/``, which the tests run (and JupyterLab
+    autosaves), and ``read/``, which they only open, so a reader's view is never one a run has saved."""
+    root = tmp_path_factory.mktemp("lab") / "served"
+    for folder in ("run", "read"):
+        shutil.copytree(REPO / "notebooks", root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     with lab_server(root) as server:
         yield server
 
@@ -114,7 +116,7 @@ def _operate_explorer(nb: NotebookPage, index: int, name: str) -> None:
 
 @pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
 def test_every_widget_answers_in_the_browser(lab: Any, browser: Any, name: str) -> None:
-    nb = NotebookPage.open(browser, lab.notebook_url(f"{name}.ipynb"))
+    nb = NotebookPage.open(browser, lab.notebook_url(f"run/{name}.ipynb"))
     try:
         nb.run_all()
         assert nb.error_outputs() == []
@@ -135,7 +137,7 @@ FROZEN_BAR = re.compile(r"\b0%\|")
 @pytest.mark.parametrize("name", READER_NOTEBOOKS)
 def test_a_committed_notebook_reads_well_without_running(lab: Any, browser: Any, name: str) -> None:
     """Opened as committed (not run): every widget cell shows a picture, no bar is frozen at 0%, no image is broken."""
-    nb = NotebookPage.open(browser, lab.notebook_url(f"{name}.ipynb"))
+    nb = NotebookPage.open(browser, lab.notebook_url(f"read/{name}.ipynb"))
     try:
         cells = nb.widget_cell_indices()
         assert cells, f"{name} stores no widget output"
