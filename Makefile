@@ -19,7 +19,7 @@ install: $(STAMP)
 
 # torch first, pinned: a range admitting a newer release would pull GBs of CUDA wheels.
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c "from gan_helpers.workspace import environment_warning as w; m = w(); m and print(m)" 2>/dev/null || true
+	@$(PYTHON) gan_helpers/workspace.py check-env
 	$(PYTHON) -m pip install --quiet "torch==$(TORCH_VERSION)"
 	$(PYTHON) -m pip install --quiet -e ".[dev]"
 	@mkdir -p build && touch $@

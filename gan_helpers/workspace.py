@@ -3,7 +3,9 @@
 ``make lab`` opens ``workspace/`` (git-ignored), created from ``notebooks/`` the first time; a notebook
 already there is never overwritten, so a student's edits and outputs survive ``git pull``. The
 committed notebooks (with the outputs of a full run) stay clean. ``make reset NB=02`` restores one
-notebook from the committed copy. Run as ``python -m gan_helpers.workspace {lab,reset} ...``.
+notebook from the committed copy. Run as ``python -m gan_helpers.workspace {lab,reset} ...``; the Makefile
+also runs this file directly (``python gan_helpers/workspace.py check-env``, standard library only) before
+anything is installed, to warn about a Python that is not an environment of its own.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def environment_warning(prefix: str = sys.prefix, base_prefix: str = sys.base_pr
         return None
     return (
         f"warning: installing into {prefix}, a Python that is not a virtual or conda environment. "
-        "To keep this course's packages apart: python3 -m venv .venv && . .venv/bin/activate, then make lab again."
+        "To keep this course's packages apart: python3 -m venv .venv && . .venv/bin/activate, then run make again."
     )
 
 
@@ -94,9 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     lab = sub.add_parser("lab", help="create workspace/ if needed and open it in JupyterLab")
     lab.add_argument("args", nargs=argparse.REMAINDER, help="passed to jupyter lab, e.g. --no-browser --port 8899")
+    sub.add_parser("check-env", help="warn when this Python is neither a virtual nor a conda environment")
     restore = sub.add_parser("reset", help="restore notebooks in workspace/ from the committed ones")
     restore.add_argument("names", nargs="+", help="notebook numbers (02), names, or all")
     args = parser.parse_args(argv)
+    if args.command == "check-env":
+        warning = environment_warning()
+        if warning:
+            print(warning)
+        return 0
     try:
         if args.command == "reset":
             for path in reset(args.names):

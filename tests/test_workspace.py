@@ -61,3 +61,15 @@ def test_environment_warning_names_a_system_python(monkeypatch, tmp_path):
 def test_the_workspace_is_ignored_by_git():
     ignored = (workspace.REPO / ".gitignore").read_text().splitlines()
     assert "workspace/" in ignored and ".venv/" in ignored
+
+
+def test_check_env_runs_as_a_plain_script_before_anything_is_installed(tmp_path):
+    """The Makefile runs the file itself (no package import, so no torch needed) before the first install."""
+    import subprocess
+
+    script = workspace.REPO / "gan_helpers" / "workspace.py"
+    command = [sys.executable, "-I", str(script), "check-env"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = workspace.environment_warning() or ""
+    assert done.stdout.strip() == expected.strip()
